@@ -1,0 +1,77 @@
+/**
+ * The live state of one backend: what health checks, passive ejection, the operator
+ * and the request path know about it. It outlives a reload when the new script keeps
+ * a backend with the same name and URL.
+ */
+
+export type BackendStatus = 'up' | 'down' | 'drained';
+
+export class BackendState {
+  /** active health: false after `fall` failed checks, true again after `rise` good ones */
+  healthy = true;
+  /** set by the operator through the admin API; a drained backend gets no new requests */
+  drained = false;
+  /** passive ejection: unavailable until this time (ms since epoch) */
+  ejectedUntil = 0;
+  /** how many times in a row passive ejection has fired (grows the backoff) */
+  ejections = 0;
+  consecutiveFailures = 0;
+  inflight = 0;
+  queued = 0;
+  requests = 0;
+  failures = 0;
+  retries = 0;
+  lastError: string | null = null;
+  lastErrorAt = 0;
+  /** bumped whenever availability changes, so balancers can drop cached picks */
+  onChange: (() => void) | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly url: string,
+    public weight: number,
+  ) {}
+
+  get available(): boolean {
+    return this.healthy && !this.drained && (this.ejectedUntil === 0 || this.ejectedUntil <= Date.now());
+  }
+
+  get status(): BackendStatus {
+    if (this.drained) return 'drained';
+    return this.available ? 'up' : 'down';
+  }
+
+  setHealthy(v: boolean): void {
+    if (this.healthy === v) return;
+    this.healthy = v;
+    this.onChange?.();
+  }
+
+  setDrained(v: boolean): void {
+    if (this.drained === v) return;
+    this.drained = v;
+    this.onChange?.();
+  }
+
+  eject(untilMs: number): void {
+    this.ejectedUntil = untilMs;
+    this.ejections++;
+    this.onChange?.();
+  }
+
+  /** plain data for `proxy.backends()`, the admin API and the test runner */
+  view(): Record<string, string | number | boolean | null> {
+    return {
+      name: this.name,
+      url: this.url,
+      weight: this.weight,
+      status: this.status,
+      healthy: this.available,
+      inflight: this.inflight,
+      queued: this.queued,
+      requests: this.requests,
+      failures: this.failures,
+      last_error: this.lastError,
+    };
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The interface every balancing strategy implements. A balancer sees the backends in
+ * config order and answers an index, or -1 when none is available. Randomness is
+ * injected so distribution tests are deterministic.
+ */
+import type { BackendState } from './backend.js';
+
+export interface Balancer {
+  readonly name: string;
+  /** choose among `backends`; `key` is a 32-bit key hash for strategies that use one */
+  pick(backends: readonly BackendState[], key: number): number;
+  /** the candidate order for `key` (first choice first), used to fail over to the next one */
+  candidates?(backends: readonly BackendState[], key: number): number[];
+  /** the backend list or availability changed */
+  reset(): void;
+}
+
+export type Random = () => number;
+
+/** a small seeded PRNG (mulberry32) for deterministic test runs */
+export function seededRandom(seed: number): Random {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

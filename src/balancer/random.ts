@@ -1,0 +1,36 @@
+/**
+ * Weighted random with power of two choices: draw two backends by weight and keep the
+ * one with fewer requests in flight. It spreads load nearly as well as least-conn
+ * without any shared ordering, so many proxies using it do not herd.
+ */
+import type { Balancer, Random } from './balancer.js';
+import type { BackendState } from './backend.js';
+
+export class PowerOfTwo implements Balancer {
+  readonly name = 'random';
+  constructor(private readonly random: Random = Math.random) {}
+
+  reset(): void {}
+
+  private draw(backends: readonly BackendState[], total: number): number {
+    let r = this.random() * total;
+    let last = -1;
+    for (let i = 0; i < backends.length; i++) {
+      const b = backends[i];
+      if (!b.available) continue;
+      last = i;
+      r -= b.weight;
+      if (r < 0) return i;
+    }
+    return last;
+  }
+
+  pick(backends: readonly BackendState[]): number {
+    let total = 0;
+    for (const b of backends) if (b.available) total += b.weight;
+    if (total === 0) return -1;
+    const a = this.draw(backends, total);
+    const b = this.draw(backends, total);
+    return backends[b].inflight / backends[b].weight < backends[a].inflight / backends[a].weight ? b : a;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The `luaproxy` command line (commander). Each command lives in src/commands/; this
+ * file only assembles them and turns any error into one clear line and a non-zero exit
+ * (the full detail with --verbose).
+ */
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { registerRun } from './commands/run.js';
+import { registerCheck } from './commands/check.js';
+import { registerRoute } from './commands/route.js';
+import { registerDemo } from './commands/demo.js';
+import { isLpxError } from './core/errors.js';
+
+const require = createRequire(import.meta.url);
+const pkg = require('../package.json') as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('luaproxy')
+    .description('HTTP reverse proxy and load balancer whose configuration is a Lua script')
+    .version(pkg.version, '-V, --version')
+    .option('--verbose', 'show stack traces and details of errors')
+    .showHelpAfterError('(run luaproxy --help for usage)')
+    .addHelpText('after', `
+Examples:
+  $ luaproxy demo                         # a demo proxy on 127.0.0.1:8080 with three demo backends
+  $ luaproxy run config.lua               # serve with your script
+  $ luaproxy check config.lua             # validate without opening sockets
+  $ luaproxy route config.lua IronHand.example.com /   # what route() decides, and why`);
+  registerRun(program);
+  registerCheck(program);
+  registerRoute(program);
+  registerDemo(program);
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode;
+      return;
+    }
+    const verbose = program.opts().verbose || process.argv.includes('--verbose');
+    const err = e as Error & { code?: string; traceback?: string };
+    const line = isLpxError(err) ? err.message : `error: ${err.message}`;
+    process.stderr.write(`${line}\n`);
+    if (verbose) process.stderr.write(`${err.traceback ? err.traceback + '\n' : ''}${err.stack ?? ''}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Every setting luaproxy has, with its default, in one object. A script overrides them
+ * with tables of the same names (`timeouts = { connect = 2 }`). Times are in seconds,
+ * sizes in bytes. docs/lua-api.md documents each one; a test keeps the two in step.
+ */
+
+export const defaults = {
+  timeouts: {
+    /** seconds to open a TCP connection to a backend; then the next backend is tried */
+    connect: 5,
+    /** seconds for a backend to send its response headers; then 504 */
+    header: 60,
+    /** seconds a backend may stay silent in the middle of a response body; then the client connection is closed */
+    body: 300,
+    /** seconds a client has to send its request headers (stops slowloris) */
+    client_header: 20,
+    /** seconds a client has to send its whole request, body included; 0 = no limit */
+    client_request: 300,
+    /** seconds an idle keep-alive client connection stays open */
+    client_idle: 30,
+    /** seconds an idle pooled connection to a backend is kept; keep it below the backends' own keep-alive timeout */
+    backend_idle: 4,
+    /** seconds in-flight requests get to finish on SIGTERM/SIGINT before the process exits anyway */
+    shutdown: 30,
+  },
+  retries: {
+    /** extra tries on the next candidate backend after a connect failure or connect timeout (nothing reached the backend) */
+    connect: 2,
+    /** retry once when a reused keep-alive connection was closed by the backend before any byte came back (idempotent methods only) */
+    reused: true,
+  },
+  limits: {
+    /** client connections open at once; more are refused */
+    client_connections: 10000,
+    /** largest request header block in bytes; more gets 431 */
+    header_size: 16384,
+    /** pooled connections to one backend */
+    backend_connections: 1024,
+    /** requests in flight to one backend at once; 0 = no limit */
+    backend_concurrency: 0,
+    /** requests that may wait for a backend's concurrency slot; more get 503 at once */
+    queue: 1000,
+    /** seconds a request may wait in that queue before 503 */
+    queue_timeout: 5,
+  },
+  script: {
+    /** VM instructions per route() call */
+    instructions: 1_000_000,
+    /** seconds of wall-clock time per route() call */
+    time: 0.05,
+    /** bytes the heap may grow during one route() call */
+    heap: 64 * 1024 * 1024,
+    /** largest string one operation may build, in bytes */
+    max_string: 4 * 1024 * 1024,
+    /** pattern-matching steps per string.find/match/gmatch/gsub call */
+    match_steps: 200_000,
+    /** VM instructions for running the script file once at load */
+    load_instructions: 50_000_000,
+    /** seconds for running the script file once at load */
+    load_time: 2,
+  },
+  health: {
+    /** seconds between active checks of one backend (jittered by ±10%); 0 turns active checks off */
+    interval: 5,
+    /** seconds one check may take */
+    timeout: 2,
+    /** HTTP path to check; nil means a TCP connect check */
+    path: null as string | null,
+    /** HTTP method of the check */
+    method: 'GET',
+    /** statuses that count as healthy */
+    expect: [200, 399] as [number, number],
+    /** good checks in a row to mark a down backend up */
+    rise: 2,
+    /** failed checks in a row to mark an up backend down */
+    fall: 3,
+    /** consecutive failed requests (connect errors, resets, 5xx) that eject a backend; 0 turns passive ejection off */
+    eject_after: 5,
+    /** seconds of the first ejection; doubles on each repeated ejection */
+    eject_time: 10,
+    /** longest ejection, in seconds */
+    eject_max: 300,
+  },
+  admin: {
+    /** "host:port" of the admin listener (metrics, status, reload); nil = off unless --admin is given */
+    listen: null as string | null,
+    /** bearer token the admin API requires; required when listen is not a loopback address */
+    token: null as string | null,
+  },
+  log: {
+    /** trace, debug, info, warn, error or silent */
+    level: 'info',
+    /** one line per request */
+    access: true,
+  },
+  upgrade: {
+    /** Upgrade protocols passed through to backends (only when the backend answers 101) */
+    protocols: ['websocket'] as string[],
+  },
+} as const;
+
+type Widen<T> = T extends number ? number : T extends string ? string : T extends boolean ? boolean : T extends readonly (infer U)[] ? Widen<U>[] : T;
+type D = typeof defaults;
+export type Settings = { -readonly [K in keyof D]: { -readonly [P in keyof D[K]]: Widen<D[K][P]> } };
+
+/** the listen address when the script gives none */
+export const DEFAULT_LISTEN = 8080;

@@ -1,0 +1,252 @@
+/**
+ * Loads a script into a validated, typed Config: runs it once in a fresh Lua state,
+ * reads `listen`, `backends`, `route` and the settings tables, checks every value
+ * against its default's type, and binds the backend list to the `proxy` module.
+ * Every problem is an LpxError whose message starts with `file:line:`.
+ */
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LuaScript, type RouteOutcome, type RequestLike } from '../lua/script.js';
+import { LuaFunctionRef, displayPath, type LuaPlain } from '../lua/values.js';
+import type { BudgetLimits } from '../lua/budget.js';
+import { LpxError } from '../core/errors.js';
+import { BackendSet } from '../balancer/backend-set.js';
+import type { Random } from '../balancer/balancer.js';
+import { defaults, DEFAULT_LISTEN, type Settings } from './defaults.js';
+import { closest, didYouMean } from './did-you-mean.js';
+import { SourceLines } from './locate.js';
+
+export interface BackendSpec {
+  name: string;
+  url: string;
+  /** scheme://host:port, what the connection pool dials */
+  origin: string;
+  weight: number;
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface Config {
+  readonly file: string;
+  /** every file the script loaded, for watching and hashing */
+  readonly files: ReadonlyMap<string, Buffer>;
+  /** sha256 of the files' contents, first 12 hex digits */
+  readonly hash: string;
+  readonly listen: ListenAddress;
+  readonly backends: readonly BackendSpec[];
+  readonly backendSet: BackendSet;
+  readonly settings: Settings;
+  readonly script: LuaScript;
+  readonly warnings: readonly string[];
+  /** route(host, path, req) with the host already normalized */
+  route(host: Uint8Array, path: Uint8Array, req: RequestLike | null): RouteOutcome;
+}
+
+export interface LoadOptions {
+  /** the config being replaced: backend states with the same name and URL carry over */
+  previous?: Config | null;
+  /** script text instead of reading `file` (tests) */
+  source?: string | Buffer;
+  log?: (level: string, msg: string, where: string) => void;
+  /** randomness for the random balancer (seeded in tests) */
+  random?: Random;
+}
+
+/** the project's lua/ folder, which `require` may also load from */
+export const LUA_LIB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lua');
+
+const TOP_LEVEL = ['listen', 'backends', 'route', 'tests', ...Object.keys(defaults)] as const;
+
+export function scriptLimits(s: Settings['script']): { load: BudgetLimits; route: BudgetLimits } {
+  const common = { heapBytes: s.heap, maxString: s.max_string, matchSteps: s.match_steps };
+  return {
+    load: { ...common, instructions: s.load_instructions, timeMs: s.load_time * 1000 },
+    route: { ...common, instructions: s.instructions, timeMs: s.time * 1000 },
+  };
+}
+
+export function loadConfig(file: string, opts: LoadOptions = {}): Config {
+  const abs = path.resolve(file);
+  const display = displayPath(abs);
+  // The script's own `script = {...}` limits are not known before it runs; load under the defaults.
+  const base = scriptLimits(defaults.script as Settings['script']);
+  const script = LuaScript.load({ file: abs, source: opts.source, libDir: LUA_LIB_DIR, log: opts.log, loadLimits: base.load, routeLimits: base.route });
+  const src = new SourceLines(display, script.files.get(abs)?.toString('utf8') ?? '');
+  const warnings: string[] = [];
+
+  for (const g of script.userGlobals()) {
+    if ((TOP_LEVEL as readonly string[]).includes(g)) continue;
+    const near = closest(g, TOP_LEVEL);
+    if (near && script.globalTypeName(near) === 'nil' && script.globalTypeName(g) !== 'function') {
+      throw new LpxError('LPX_CONFIG_INVALID', `${src.at(src.global(g))}unknown setting "${g}"; did you mean "${near}"?`);
+    }
+  }
+
+  const settings = readSettings(script, src);
+  const listen = readListen(script.global('listen'), src);
+  const backends = readBackends(script.global('backends'), src);
+  if (!script.hasRoute) {
+    const t = script.globalTypeName('route');
+    throw new LpxError('LPX_CONFIG_INVALID', t === 'nil'
+      ? `${display}: the script defines no route function; expected: function route(host, path) ... end`
+      : `${src.at(src.global('route'))}route must be a function, got a ${t}`);
+  }
+  if (backends.length === 0) warnings.push(`${display}: no backends; route can only answer directly`);
+
+  const limits = scriptLimits(settings.script);
+  Object.assign(script.routeLimits, limits.route);
+
+  const backendSet = new BackendSet(backends, opts.previous?.backendSet ?? null, opts.random);
+  script.bindBackends(backends.map((b) => b.name), {
+    hash: (key) => backendSet.hash(key),
+    pick: (strategy) => backendSet.pick(strategy),
+    backends: () => backendSet.views(),
+  });
+
+  const h = crypto.createHash('sha256');
+  for (const [f, bytes] of [...script.files].sort(([a], [b]) => a.localeCompare(b))) h.update(f).update('\0').update(bytes);
+
+  return {
+    file: abs,
+    files: script.files,
+    hash: h.digest('hex').slice(0, 12),
+    listen,
+    backends,
+    backendSet,
+    settings,
+    script,
+    warnings,
+    route: (host, p, req) => script.route(host, p, req),
+  };
+}
+
+function readListen(v: LuaPlain, src: SourceLines): ListenAddress {
+  const at = () => src.at(src.global('listen'));
+  if (v === null) return { host: '0.0.0.0', port: DEFAULT_LISTEN };
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v) || v < 0 || v > 65535) throw new LpxError('LPX_CONFIG_INVALID', `${at()}listen: expected a port from 1 to 65535 or "host:port", got ${v}`);
+    return { host: '0.0.0.0', port: v };
+  }
+  if (typeof v === 'string') {
+    const a = parseHostPort(v);
+    if (a) return a;
+  }
+  throw new LpxError('LPX_CONFIG_INVALID', `${at()}listen: expected a port number or "host:port", got ${JSON.stringify(v instanceof LuaFunctionRef ? 'a function' : v)}`);
+}
+
+/** "host:port", "[::1]:port" or ":port" / "port" */
+export function parseHostPort(s: string): ListenAddress | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(s) ?? (/^(\d{1,5})$/.test(s) ? [s, undefined, '', s] : null);
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port > 65535) return null;
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+const URL_RE = /^(https?):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?\/?$/;
+
+function readBackends(v: LuaPlain, src: SourceLines): BackendSpec[] {
+  const line = src.global('backends');
+  if (v === null) return [];
+  if (!Array.isArray(v)) {
+    throw new LpxError('LPX_CONFIG_INVALID', `${src.at(line)}backends: expected a list like { "http://127.0.0.1:9001", { name = "app1", url = "http://10.0.0.5:8000" } }, got ${describe(v)}`);
+  }
+  const out: BackendSpec[] = [];
+  const seen = new Map<string, number>();
+  v.forEach((entry, i) => {
+    const label = `backends[${i + 1}]`;
+    let url: LuaPlain;
+    let name: LuaPlain = null;
+    let weight: LuaPlain = 1;
+    if (typeof entry === 'string') url = entry;
+    else if (entry && typeof entry === 'object' && !Array.isArray(entry) && !(entry instanceof LuaFunctionRef)) {
+      for (const k of Object.keys(entry)) {
+        if (!['name', 'url', 'weight'].includes(k)) {
+          throw new LpxError('LPX_CONFIG_INVALID', `${src.at(src.after(line, k, true) ?? line)}${label}: unknown field "${k}"${didYouMean(k, ['name', 'url', 'weight'])}`);
+        }
+      }
+      url = entry.url ?? null;
+      name = entry.name ?? null;
+      weight = entry.weight ?? 1;
+    } else {
+      throw new LpxError('LPX_CONFIG_INVALID', `${src.at(line)}${label}: expected a URL string or { name = ..., url = ... }, got ${describe(entry)}`);
+    }
+    const where = (needle: string) => src.at(src.after(line, needle, false) ?? line);
+    if (typeof url !== 'string') throw new LpxError('LPX_CONFIG_INVALID', `${src.at(line)}${label}.url: expected "http://host:port", got ${describe(url)}`);
+    const m = URL_RE.exec(url);
+    const port = m ? Number(m[3] ?? (m[1] === 'https' ? 443 : 80)) : NaN;
+    if (!m || port < 1 || port > 65535) throw new LpxError('LPX_CONFIG_INVALID', `${where(url)}${label}.url: expected "http://host:port", got ${JSON.stringify(url)}`);
+    const hostPort = `${m[2]}:${port}`;
+    if (name === null) name = hostPort;
+    if (typeof name !== 'string' || name === '') throw new LpxError('LPX_CONFIG_INVALID', `${where(url)}${label}.name: expected a non-empty string, got ${describe(name)}`);
+    if (typeof weight !== 'number' || !(weight > 0) || !Number.isFinite(weight)) throw new LpxError('LPX_CONFIG_INVALID', `${where(url)}${label}.weight: expected a number above 0, got ${describe(weight)}`);
+    const dup = seen.get(name);
+    if (dup !== undefined) {
+      throw new LpxError('LPX_CONFIG_INVALID', `${where(url)}${label}: duplicate backend name "${name}" (also backends[${dup + 1}]); names must be unique${typeof entry === 'string' ? ' (a URL entry is named after its host:port; give one of them a name)' : ''}`);
+    }
+    seen.set(name, i);
+    out.push({ name, url, origin: `${m[1]}://${hostPort}`, weight });
+  });
+  return out;
+}
+
+function readSettings(script: LuaScript, src: SourceLines): Settings {
+  const out = structuredClone(defaults) as unknown as Settings;
+  for (const [table, fields] of Object.entries(defaults) as Array<[keyof Settings, Record<string, unknown>]>) {
+    const v = script.global(table);
+    if (v === null) continue;
+    const line = src.global(table);
+    if (typeof v !== 'object' || Array.isArray(v) || v instanceof LuaFunctionRef) {
+      throw new LpxError('LPX_CONFIG_INVALID', `${src.at(line)}${table}: expected a table like ${table} = { ${Object.keys(fields)[0]} = ... }, got ${describe(v)}`);
+    }
+    const target = out[table] as Record<string, unknown>;
+    for (const [k, val] of Object.entries(v)) {
+      const here = src.at(src.after(line, k, true) ?? line);
+      if (!(k in fields)) throw new LpxError('LPX_CONFIG_INVALID', `${here}${table}.${k}: unknown setting${didYouMean(k, Object.keys(fields))}`);
+      target[k] = checkValue(`${table}.${k}`, fields[k], val, here);
+    }
+  }
+  return out;
+}
+
+function checkValue(name: string, def: unknown, v: LuaPlain, here: string): unknown {
+  const bad = (expected: string) => new LpxError('LPX_CONFIG_INVALID', `${here}${name}: expected ${expected}, got ${describe(v)}`);
+  if (typeof def === 'number') {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw bad('a number of 0 or more');
+    return v;
+  }
+  if (typeof def === 'boolean') {
+    if (typeof v !== 'boolean') throw bad('true or false');
+    return v;
+  }
+  if (typeof def === 'string' || def === null) {
+    if (v === null) return null;
+    if (typeof v !== 'string') throw bad('a string');
+    if (name === 'log.level' && !['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(v)) throw bad('one of trace, debug, info, warn, error, silent');
+    if (name === 'health.path' && !v.startsWith('/')) throw bad('a path starting with "/"');
+    if (name === 'admin.listen' && !parseHostPort(v)) throw bad('"host:port"');
+    return v;
+  }
+  if (Array.isArray(def)) {
+    if (typeof def[0] === 'number') {
+      if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')) return v;
+      if (typeof v === 'number') return [v, v];
+      throw bad('a status or a range like { 200, 399 }');
+    }
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw bad('a list of strings');
+    return (v as string[]).map((x) => x.toLowerCase());
+  }
+  return v;
+}
+
+function describe(v: LuaPlain): string {
+  if (v === null) return 'nil';
+  if (v instanceof LuaFunctionRef) return `a function (${v.where})`;
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a table';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}

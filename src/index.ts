@@ -1,0 +1,10 @@
+/**
+ * The TypeScript API of luaproxy: load a script, call its routing, and run the proxy
+ * from code. See docs/testing.md for using it in vitest.
+ */
+export { loadConfig, type Config, type BackendSpec, type LoadOptions } from './config/load.js';
+export { defaults, type Settings } from './config/defaults.js';
+export { normalizeHost } from './core/host.js';
+export { LpxError, isLpxError, codes, type ErrorCode } from './core/errors.js';
+export { start, type StartOptions, type Running } from './app.js';
+export type { RouteOutcome } from './lua/script.js';

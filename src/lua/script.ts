@@ -1,0 +1,466 @@
+/**
+ * One loaded script in its own sandboxed Lua state: runs the file once (the load
+ * phase), exposes its globals as plain data, and calls `route(host, path, req)` once
+ * per request (the request phase) under a budget. This is the only API the rest of
+ * luaproxy uses to reach Lua; fengari never shows through it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { lua, lauxlib, to_luastring, type LuaState } from './vm.js';
+import { newSandbox, where } from './state.js';
+import type { Budget, BudgetLimits } from './budget.js';
+import { errorText, errorMessage, displayPath, toPlain, pushPlain, functionWhere, type LuaPlain } from './values.js';
+import { LpxError, type ErrorCode } from '../core/errors.js';
+
+const req = createRequire(import.meta.url);
+const lobject = req('fengari/src/lobject.js') as { pushsvalue2s(L: LuaState, ts: unknown): void };
+const lstring = req('fengari/src/lstring.js') as { luaS_bless(L: LuaState, s: Uint8Array): unknown };
+
+/** push bytes as a Lua string without copying; the caller must never mutate them afterwards */
+function pushOwned(L: LuaState, bytes: Uint8Array): void {
+  lobject.pushsvalue2s(L, lstring.luaS_bless(L, bytes));
+}
+
+/** what the request phase can read of a request; node's IncomingMessage fits as it is */
+export interface RequestLike {
+  method?: string;
+  url?: string;
+  headers: Record<string, string | string[] | undefined>;
+  socket?: { remoteAddress?: string } | null;
+}
+
+/** the TypeScript side of the `proxy` module; backends are named by their index */
+export interface ProxyHost {
+  hash(key: Uint8Array): number;
+  pick(strategy: 'round_robin' | 'least_conn' | 'random'): number;
+  backends(): Array<Record<string, string | number | boolean | null>>;
+}
+
+export type RouteOutcome =
+  | { readonly kind: 'backend'; readonly index: number; readonly name: string; readonly path: string | null; readonly headers: Array<[string, string | null]> | null }
+  | { readonly kind: 'respond'; readonly status: number; readonly headers: Array<[string, string]> | null; readonly body: Buffer | null }
+  | { readonly kind: 'none' };
+
+const NONE: RouteOutcome = Object.freeze({ kind: 'none' });
+
+export interface ScriptOptions {
+  /** the script file */
+  file: string;
+  /** its text, when it does not come from disk (tests); `file` still names it */
+  source?: Buffer | string;
+  /** extra folder `require` may load from (the project's lua/ folder) */
+  libDir?: string;
+  log?: (level: string, msg: string, where: string) => void;
+  /** limits for the load phase (running the file once) */
+  loadLimits: BudgetLimits;
+  /** limits for each route() call */
+  routeLimits: BudgetLimits;
+}
+
+export class LuaScript {
+  readonly file: string;
+  /** every file the state loaded (the script and what it required), with its bytes */
+  readonly files = new Map<string, Buffer>();
+  readonly routeLimits: BudgetLimits;
+  private readonly L: LuaState;
+  private readonly budget: Budget;
+  private readonly msghRef: number;
+  private readonly reqRef: number;
+  private routeRef = -1;
+  private host: ProxyHost | null = null;
+  private names: string[] = [];
+  private nameIndex = new Map<string, number>();
+  private nameIdentity = new Map<Uint8Array, number>();
+  private nameRefs: number[] = [];
+  private outcomes: RouteOutcome[] = [];
+  private currentReq: RequestLike | null = null;
+  private log: (level: string, msg: string, where: string) => void;
+
+  private constructor(opts: ScriptOptions) {
+    this.file = path.resolve(opts.file);
+    this.routeLimits = opts.routeLimits;
+    this.log = opts.log ?? (() => {});
+    const roots = [path.dirname(this.file)];
+    if (opts.libDir) roots.push(opts.libDir);
+    const sb = newSandbox({
+      requireRoots: roots,
+      log: (level, msg, w) => this.log(level, msg, w),
+      onFile: (abs, src) => this.files.set(abs, src),
+    });
+    this.L = sb.L;
+    this.budget = sb.budget;
+    const L = this.L;
+    lua.lua_pushcfunction(L, (L1: LuaState) => {
+      const msg = errorMessage(L1, 1);
+      lauxlib.luaL_traceback(L1, L1, to_luastring(msg), 1);
+      return 1;
+    });
+    this.msghRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    this.reqRef = this.makeRequestView();
+    this.installProxyModule();
+  }
+
+  /** load and run a script file; throws LpxError LPX_CONFIG_FILE / _SYNTAX / _LOAD with file:line */
+  static load(opts: ScriptOptions): LuaScript {
+    const s = new LuaScript(opts);
+    let src: Buffer;
+    if (opts.source !== undefined) src = Buffer.from(opts.source);
+    else {
+      try {
+        src = fs.readFileSync(s.file);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a folder, not a Lua file' : err.code === 'EACCES' ? 'permission denied' : err.message;
+        throw new LpxError('LPX_CONFIG_FILE', `${displayPath(s.file)}: cannot read the script: ${why}`, { cause: e });
+      }
+    }
+    s.files.set(s.file, src);
+    const L = s.L;
+    const status = lauxlib.luaL_loadbufferx(L, src, src.length, to_luastring('@' + displayPath(s.file)), to_luastring('t'));
+    if (status !== lua.LUA_OK) {
+      const msg = errorMessage(L, -1);
+      lua.lua_settop(L, 0);
+      throw new LpxError('LPX_CONFIG_SYNTAX', msg, { where: whereOf(msg) });
+    }
+    s.protectedCall(0, 0, opts.loadLimits, 'LPX_CONFIG_LOAD');
+    const t = s.globalType('route');
+    if (t === lua.LUA_TFUNCTION) {
+      lua.lua_getglobal(L, to_luastring('route'));
+      s.routeRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    }
+    return s;
+  }
+
+  /** call the function below its `nargs` arguments on the stack, under `limits`; leaves `nres` results */
+  private protectedCall(nargs: number, nres: number, limits: BudgetLimits, code: ErrorCode): void {
+    const L = this.L;
+    const base = lua.lua_gettop(L) - nargs; // index of the function
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.msghRef);
+    lua.lua_insert(L, base);
+    this.budget.begin(limits);
+    let status: number;
+    try {
+      status = lua.lua_pcall(L, nargs, nres, base);
+    } finally {
+      this.budget.end();
+    }
+    if (status !== lua.LUA_OK) {
+      const full = errorMessage(L, -1);
+      lua.lua_settop(L, base - 1);
+      throw scriptError(code, full, this.budget.aborted !== null);
+    }
+    lua.lua_remove(L, base);
+  }
+
+  /** a global's value as plain data (functions become LuaFunctionRef) */
+  global(name: string): LuaPlain {
+    lua.lua_getglobal(this.L, to_luastring(name));
+    const v = toPlain(this.L, -1);
+    lua.lua_pop(this.L, 1);
+    return v;
+  }
+
+  /** Lua type name of a global ('nil' when absent) */
+  globalTypeName(name: string): string {
+    return errorText(lua.lua_typename(this.L, this.globalType(name)));
+  }
+
+  private globalType(name: string): number {
+    const t = lua.lua_getglobal(this.L, to_luastring(name));
+    lua.lua_pop(this.L, 1);
+    return t;
+  }
+
+  /** names of the globals the script defined (beyond the sandbox's own) */
+  userGlobals(): string[] {
+    const L = this.L;
+    const out: string[] = [];
+    lua.lua_pushglobaltable(L);
+    lua.lua_pushnil(L);
+    while (lua.lua_next(L, -2) !== 0) {
+      if (lua.lua_type(L, -2) === lua.LUA_TSTRING) {
+        const k = errorText(lua.lua_tolstring(L, -2));
+        if (!SANDBOX_GLOBALS.has(k)) out.push(k);
+      }
+      lua.lua_pop(L, 1);
+    }
+    lua.lua_pop(L, 1);
+    return out.sort();
+  }
+
+  /** where a global function was defined, as file:line */
+  functionWhere(name: string): string | null {
+    lua.lua_getglobal(this.L, to_luastring(name));
+    const w = lua.lua_type(this.L, -1) === lua.LUA_TFUNCTION ? functionWhere(this.L, -1) : null;
+    lua.lua_pop(this.L, 1);
+    return w;
+  }
+
+  get hasRoute(): boolean {
+    return this.routeRef >= 0;
+  }
+
+  /** make the backend list known to the request phase: names by index, and the helpers behind `proxy` */
+  bindBackends(names: string[], host: ProxyHost): void {
+    const L = this.L;
+    for (const ref of this.nameRefs) lauxlib.luaL_unref(L, lua.LUA_REGISTRYINDEX, ref);
+    this.names = names.slice();
+    this.host = host;
+    this.nameIndex = new Map(names.map((n, i) => [n, i]));
+    this.nameIdentity = new Map();
+    this.nameRefs = names.map((n, i) => {
+      lua.lua_pushstring(L, to_luastring(n));
+      this.nameIdentity.set(lua.lua_tolstring(L, -1) as Uint8Array, i);
+      return lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    });
+    this.outcomes = names.map((name, index) => Object.freeze({ kind: 'backend', index, name, path: null, headers: null }) as RouteOutcome);
+  }
+
+  /**
+   * Call route(host, path, req). `host` and `path` are bytes the script may keep
+   * (never mutated afterwards). Throws LpxError with status 500 on a script error,
+   * a budget abort, a bad return value or an unknown backend name.
+   */
+  route(host: Uint8Array, reqPath: Uint8Array, request: RequestLike | null): RouteOutcome {
+    if (this.routeRef < 0) throw new LpxError('LPX_ROUTE_ERROR', `${displayPath(this.file)}: the script defines no route(host, path) function`);
+    const L = this.L;
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.routeRef);
+    pushOwned(L, host);
+    pushOwned(L, reqPath);
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.reqRef);
+    this.currentReq = request;
+    try {
+      this.protectedCall(3, 1, this.routeLimits, 'LPX_ROUTE_ERROR');
+    } finally {
+      this.currentReq = null;
+    }
+    try {
+      return this.readOutcome();
+    } finally {
+      lua.lua_settop(L, 0);
+    }
+  }
+
+  private readOutcome(): RouteOutcome {
+    const L = this.L;
+    const t = lua.lua_type(L, -1);
+    if (t === lua.LUA_TSTRING) return this.outcomes[this.backendIndex(lua.lua_tolstring(L, -1), 'route returned')];
+    if (t === lua.LUA_TNIL) return NONE;
+    if (t !== lua.LUA_TTABLE) {
+      throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route must return a backend name, nil or a table; it returned a ${errorText(lua.lua_typename(L, t))} (${errorText(lauxlib.luaL_tolstring(L, -1))})`);
+    }
+    const status = this.field('status');
+    const backend = this.field('backend');
+    if (status !== null && backend !== null) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned a table with both status and backend; give one`);
+    const headers = this.headersField();
+    if (backend !== null) {
+      const bytes = this.tableBytes('backend');
+      const index = this.backendIndex(bytes, 'route returned { backend = ... }');
+      const p = this.field('path');
+      if (p !== null && (typeof p !== 'string' || p[0] !== '/')) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned path = ${JSON.stringify(p)}; expected a string starting with "/"`);
+      return { kind: 'backend', index, name: this.names[index], path: p as string | null, headers: headers as Array<[string, string | null]> | null };
+    }
+    if (status !== null) {
+      if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
+        throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned status = ${JSON.stringify(status)}; expected an integer from 200 to 599`);
+      }
+      lua.lua_getfield(L, -1, to_luastring('body'));
+      const bt = lua.lua_type(L, -1);
+      let body: Buffer | null = null;
+      if (bt === lua.LUA_TSTRING) body = Buffer.from(lua.lua_tolstring(L, -1) as Uint8Array);
+      else if (bt !== lua.LUA_TNIL) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned body of type ${errorText(lua.lua_typename(L, bt))}; expected a string`);
+      lua.lua_pop(L, 1);
+      for (const [k, v] of headers ?? []) if (v === null) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: header ${k} = false only makes sense when forwarding to a backend`);
+      return { kind: 'respond', status, headers: headers as Array<[string, string]> | null, body };
+    }
+    throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned a table without backend or status; expected { backend = "name", ... } or { status = 301, ... }`);
+  }
+
+  private field(name: string): LuaPlain {
+    lua.lua_getfield(this.L, -1, to_luastring(name));
+    const v = toPlain(this.L, -1);
+    lua.lua_pop(this.L, 1);
+    return v;
+  }
+
+  private tableBytes(name: string): Uint8Array {
+    lua.lua_getfield(this.L, -1, to_luastring(name));
+    const t = lua.lua_type(this.L, -1);
+    const v = t === lua.LUA_TSTRING ? (lua.lua_tolstring(this.L, -1) as Uint8Array) : null;
+    lua.lua_pop(this.L, 1);
+    if (!v) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned ${name} of type ${errorText(lua.lua_typename(this.L, t))}; expected a backend name`);
+    return v;
+  }
+
+  private headersField(): Array<[string, string | null]> | null {
+    const h = this.field('headers');
+    if (h === null) return null;
+    if (typeof h !== 'object' || Array.isArray(h) || h === null) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned headers that are not a table of name = value`);
+    const out: Array<[string, string | null]> = [];
+    for (const [k, v] of Object.entries(h)) {
+      if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(k)) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: header name ${JSON.stringify(k)} is not a valid HTTP header name`);
+      if (v === false) out.push([k, null]);
+      else if (typeof v === 'string' || typeof v === 'number') {
+        const s = String(v);
+        if (/[\r\n\0]/.test(s)) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: header ${k} contains CR, LF or NUL`);
+        out.push([k, s]);
+      } else throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: header ${k} must be a string, a number, or false to remove it`);
+    }
+    return out;
+  }
+
+  private backendIndex(bytes: Uint8Array, what: string): number {
+    const byIdentity = this.nameIdentity.get(bytes);
+    if (byIdentity !== undefined) return byIdentity;
+    const name = errorText(bytes);
+    const i = this.nameIndex.get(name);
+    if (i !== undefined) return i;
+    const known = this.names.length ? this.names.map((n) => JSON.stringify(n)).join(', ') : 'none';
+    throw new LpxError('LPX_ROUTE_NO_BACKEND', `${this.routeWhere()}: ${what} ${JSON.stringify(name)}, which is not a backend (backends: ${known})`);
+  }
+
+  private routeWhere(): string {
+    return this.functionWhere('route') ?? displayPath(this.file);
+  }
+
+  /** call a global function with plain arguments (used by the test runner); returns its results as plain data */
+  callGlobal(name: string, args: unknown[], limits: BudgetLimits = this.routeLimits): LuaPlain[] {
+    const L = this.L;
+    const top = lua.lua_gettop(L);
+    if (lua.lua_getglobal(L, to_luastring(name)) !== lua.LUA_TFUNCTION) {
+      lua.lua_settop(L, top);
+      throw new LpxError('LPX_ROUTE_ERROR', `${displayPath(this.file)}: ${name} is not a function`);
+    }
+    for (const a of args) pushPlain(L, a);
+    this.protectedCall(args.length, lua.LUA_MULTRET, limits, 'LPX_ROUTE_ERROR');
+    const out: LuaPlain[] = [];
+    for (let i = top + 1; i <= lua.lua_gettop(L); i++) out.push(toPlain(L, i));
+    lua.lua_settop(L, top);
+    return out;
+  }
+
+  private makeRequestView(): number {
+    const L = this.L;
+    lua.lua_newuserdata(L, 0);
+    lua.lua_createtable(L, 0, 2);
+    lua.lua_pushcfunction(L, (L1: LuaState) => {
+      const r = this.currentReq;
+      const key = errorText(lua.lua_tolstring(L1, 2));
+      if (!r) { lua.lua_pushnil(L1); return 1; }
+      switch (key) {
+        case 'method': lua.lua_pushstring(L1, to_luastring(r.method ?? 'GET')); break;
+        case 'url': pushOwned(L1, Buffer.from(r.url ?? '/', 'latin1')); break;
+        case 'query': {
+          const u = r.url ?? '';
+          const q = u.indexOf('?');
+          if (q < 0) lua.lua_pushnil(L1); else pushOwned(L1, Buffer.from(u.slice(q + 1), 'latin1'));
+          break;
+        }
+        case 'client': lua.lua_pushstring(L1, to_luastring(r.socket?.remoteAddress ?? '')); break;
+        case 'headers': {
+          lua.lua_createtable(L1, 0, 8);
+          for (const [k, v] of Object.entries(r.headers)) {
+            if (v === undefined) continue;
+            pushOwned(L1, Buffer.from(Array.isArray(v) ? v.join(', ') : v, 'latin1'));
+            lua.lua_setfield(L1, -2, to_luastring(k));
+          }
+          break;
+        }
+        default: lua.lua_pushnil(L1);
+      }
+      return 1;
+    });
+    lua.lua_setfield(L, -2, to_luastring('__index'));
+    lua.lua_pushstring(L, to_luastring('request'));
+    lua.lua_setfield(L, -2, to_luastring('__name'));
+    lua.lua_pushboolean(L, 1);
+    lua.lua_setfield(L, -2, to_luastring('__metatable'));
+    lua.lua_setmetatable(L, -2);
+    return lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+  }
+
+  private installProxyModule(): void {
+    const L = this.L;
+    const needHost = (L1: LuaState, fn: string): ProxyHost => {
+      if (!this.host) lauxlib.luaL_error(L1, to_luastring(`proxy.${fn} can only be called inside route() (the backend list is not built while the script loads)`));
+      return this.host as ProxyHost;
+    };
+    const pushIndex = (L1: LuaState, i: number): number => {
+      if (i < 0) lua.lua_pushnil(L1);
+      else lua.lua_rawgeti(L1, lua.LUA_REGISTRYINDEX, this.nameRefs[i]);
+      return 1;
+    };
+    const fns: Record<string, (L1: LuaState) => number> = {
+      hash: (L1) => {
+        const t = lua.lua_type(L1, 1);
+        if (t !== lua.LUA_TSTRING && t !== lua.LUA_TNUMBER) {
+          return lauxlib.luaL_argerror(L1, 1, to_luastring(`string expected, got ${errorText(lua.lua_typename(L1, t))}`));
+        }
+        return pushIndex(L1, needHost(L1, 'hash').hash(lua.lua_tolstring(L1, 1)));
+      },
+      round_robin: (L1) => pushIndex(L1, needHost(L1, 'round_robin').pick('round_robin')),
+      least_conn: (L1) => pushIndex(L1, needHost(L1, 'least_conn').pick('least_conn')),
+      random: (L1) => pushIndex(L1, needHost(L1, 'random').pick('random')),
+      backends: (L1) => {
+        pushPlain(L1, this.host ? this.host.backends() : []);
+        return 1;
+      },
+      backend: (L1) => {
+        const name = errorText(lauxlib.luaL_checklstring(L1, 1));
+        pushPlain(L1, this.host?.backends().find((b) => b.name === name) ?? null);
+        return 1;
+      },
+      log: (L1) => {
+        const n = lua.lua_gettop(L1);
+        let level = 'info';
+        let first = 1;
+        if (n >= 2 && lua.lua_type(L1, 1) === lua.LUA_TSTRING) {
+          const l = errorText(lua.lua_tolstring(L1, 1));
+          if (!LOG_LEVELS.has(l)) return lauxlib.luaL_argerror(L1, 1, to_luastring(`log level expected (${[...LOG_LEVELS].join(', ')}), got '${l}'`));
+          level = l;
+          first = 2;
+        }
+        const parts: string[] = [];
+        for (let i = first; i <= n; i++) {
+          parts.push(errorText(lauxlib.luaL_tolstring(L1, i)));
+          lua.lua_pop(L1, 1);
+        }
+        this.log(level, parts.join(' '), where(L1));
+        return 0;
+      },
+    };
+    lua.lua_createtable(L, 0, Object.keys(fns).length + 1);
+    for (const [name, fn] of Object.entries(fns)) {
+      lua.lua_pushcfunction(L, fn);
+      lua.lua_setfield(L, -2, to_luastring(name));
+    }
+    lua.lua_setglobal(L, to_luastring('proxy'));
+  }
+}
+
+/** the functions the `proxy` module exposes (checked against the LuaLS stubs in tests) */
+export const PROXY_FUNCTIONS = ['hash', 'round_robin', 'least_conn', 'random', 'backends', 'backend', 'log'] as const;
+
+const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error']);
+
+const SANDBOX_GLOBALS = new Set([
+  '_G', '_VERSION', 'assert', 'error', 'getmetatable', 'ipairs', 'load', 'next', 'pairs', 'pcall', 'print', 'rawequal',
+  'rawget', 'rawlen', 'rawset', 'select', 'setmetatable', 'tonumber', 'tostring', 'type', 'xpcall', 'string', 'table',
+  'math', 'utf8', 'os', 'require', 'proxy', 'collectgarbage',
+]);
+
+function whereOf(msg: string): string | undefined {
+  const m = /^(.+?:\d+):/.exec(msg);
+  return m ? m[1] : undefined;
+}
+
+/** split "msg\nstack traceback:\n..." and drop fengari's own [C] frames */
+function scriptError(code: ErrorCode, full: string, budget: boolean): LpxError {
+  const at = full.indexOf('\nstack traceback:');
+  const message = at >= 0 ? full.slice(0, at) : full;
+  const traceback = at >= 0
+    ? full.slice(at + 1).split('\n').filter((l) => !/^\s*\[C\]: in \?$/.test(l)).join('\n')
+    : undefined;
+  return new LpxError(budget && code === 'LPX_ROUTE_ERROR' ? 'LPX_ROUTE_BUDGET' : code, message, { traceback, where: whereOf(message) });
+}

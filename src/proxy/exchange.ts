@@ -1,0 +1,49 @@
+/**
+ * One client request on its way through the proxy: what route decided, which backends
+ * were tried, and what went back. It becomes the access-log line and the metrics.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config/load.js';
+import type { BackendState } from '../balancer/backend.js';
+import type { ErrorCode } from '../core/errors.js';
+
+export class Exchange {
+  readonly start = performance.now();
+  /** normalized host as route saw it */
+  host = '';
+  hostBytes: Uint8Array | null = null;
+  path = '';
+  pathBytes: Uint8Array | null = null;
+  backend: BackendState | null = null;
+  /** indexes of the backends tried, in order */
+  tried: number[] = [];
+  retries = 0;
+  reusedRetried = false;
+  status = 0;
+  bytes = 0;
+  /** ms from dispatch to the backend's response headers */
+  upstreamMs = -1;
+  dispatchedAt = 0;
+  error: ErrorCode | null = null;
+  errorDetail: string | null = null;
+  clientGone = false;
+  /** the response began (headers sent); no retry and no error page after this */
+  started = false;
+  upgraded = false;
+
+  /** the client's address, kept because req.socket is gone once the response closes */
+  readonly client: string;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse | null,
+    readonly cfg: Config,
+  ) {
+    this.client = req.socket?.remoteAddress ?? '';
+  }
+
+  get hasBody(): boolean {
+    const h = this.req.headers;
+    return (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined;
+  }
+}

@@ -1,0 +1,322 @@
+/**
+ * The traffic listener and the request path: normalize the host, make the one Lua call
+ * for this request, then forward, answer directly, or answer an error. The current
+ * Config is read once per request, so a reload never changes a request mid-way.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket, AddressInfo } from 'node:net';
+import type { Logger } from '../core/logger.js';
+import type { Config, ListenAddress } from '../config/load.js';
+import { LpxError, isLpxError } from '../core/errors.js';
+import { HostCache } from '../core/host.js';
+import { Upstreams } from './upstreams.js';
+import { Forwarder, type ForwardHooks } from './forward.js';
+import { Tunnels } from './upgrade.js';
+import { Exchange } from './exchange.js';
+import { sendError, sendDirect, rawError } from './respond.js';
+import type { RouteOutcome } from '../lua/script.js';
+import type { BackendState } from '../balancer/backend.js';
+import type { Failure } from './classify.js';
+
+/** what the proxy tells the layers above it (metrics, passive health) */
+export interface ProxyObserver {
+  /** a request finished (response sent, failed, or the client left) */
+  request?(x: Exchange, durationMs: number): void;
+  /** a backend answered or failed */
+  backendOutcome?(x: Exchange, backend: BackendState, ok: boolean, failure: Failure | null): void;
+  /** route() failed for a request */
+  scriptError?(err: LpxError): void;
+  connections?(delta: number): void;
+  clientError?(status: number): void;
+}
+
+export interface ProxyServerOptions {
+  log: Logger;
+  observer?: ProxyObserver;
+}
+
+export class ProxyServer {
+  private cfg: Config;
+  private server: http.Server | null = null;
+  private readonly retiring = new Set<http.Server>();
+  private readonly hosts = new HostCache();
+  readonly upstreams = new Upstreams();
+  private readonly forwarder: Forwarder;
+  private readonly tunnels: Tunnels;
+  private readonly log: Logger;
+  private readonly observer: ProxyObserver;
+  /** requests between arrival and the end of their response */
+  active = 0;
+  connections = 0;
+  private closing = false;
+
+  constructor(cfg: Config, opts: ProxyServerOptions) {
+    this.cfg = cfg;
+    this.log = opts.log;
+    this.observer = opts.observer ?? {};
+    const hooks: ForwardHooks = { outcome: (x, b, ok, f) => this.observer.backendOutcome?.(x, b, ok, f) };
+    this.forwarder = new Forwarder(this.upstreams, this.log, hooks);
+    this.tunnels = new Tunnels(this.upstreams, this.log, hooks);
+  }
+
+  get config(): Config {
+    return this.cfg;
+  }
+
+  get address(): AddressInfo | null {
+    return (this.server?.address() as AddressInfo | null) ?? null;
+  }
+
+  get openTunnels(): number {
+    return this.tunnels.open.size;
+  }
+
+  async listen(): Promise<AddressInfo> {
+    this.server = await this.bind(this.cfg.listen, this.cfg);
+    return this.address!;
+  }
+
+  /**
+   * Swap in a new config in one step. When its listen address differs, the new address
+   * is bound first; if that fails, this throws and the old config and listener stay.
+   */
+  async swap(next: Config): Promise<void> {
+    const prev = this.cfg;
+    const moved = next.listen.host !== prev.listen.host || next.listen.port !== prev.listen.port;
+    let fresh: http.Server | null = null;
+    if (moved && this.server) fresh = await this.bind(next.listen, next);
+    this.cfg = next;
+    next.backendSet.attach();
+    this.applyTimeouts(this.server, next);
+    if (fresh) {
+      const old = this.server!;
+      this.server = fresh;
+      this.retire(old);
+    }
+    this.upstreams.retain(next.backends.map((b) => b.origin), next.settings);
+  }
+
+  private retire(old: http.Server): void {
+    this.retiring.add(old);
+    old.close(() => this.retiring.delete(old));
+    old.closeIdleConnections();
+  }
+
+  private bind(addr: ListenAddress, cfg: Config): Promise<http.Server> {
+    const s = cfg.settings;
+    const server = http.createServer({
+      keepAlive: true,
+      maxHeaderSize: s.limits.header_size,
+      joinDuplicateHeaders: false,
+      noDelay: true,
+      requireHostHeader: true,
+    });
+    this.applyTimeouts(server, cfg);
+    server.on('request', this.onRequest);
+    server.on('upgrade', this.onUpgrade);
+    server.on('clientError', this.onClientError);
+    server.on('connection', (socket: Socket) => {
+      this.connections++;
+      this.observer.connections?.(1);
+      socket.once('close', () => {
+        this.connections--;
+        this.observer.connections?.(-1);
+      });
+    });
+    return new Promise((resolve, reject) => {
+      const onError = (e: NodeJS.ErrnoException) => {
+        server.removeListener('listening', onListening);
+        const why = e.code === 'EADDRINUSE' ? 'the address is already in use' : e.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : e.code === 'EADDRNOTAVAIL' ? 'the address is not on this machine' : e.message;
+        reject(Object.assign(new Error(`cannot listen on ${addr.host}:${addr.port}: ${why}`), { code: e.code, cause: e }));
+      };
+      const onListening = () => {
+        server.removeListener('error', onError);
+        server.on('error', (e) => this.log.error({ err: e }, 'listener error'));
+        resolve(server);
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen({ host: addr.host, port: addr.port, backlog: 1024 });
+    });
+  }
+
+  private applyTimeouts(server: http.Server | null, cfg: Config): void {
+    if (!server) return;
+    const t = cfg.settings.timeouts;
+    server.keepAliveTimeout = t.client_idle * 1000;
+    server.headersTimeout = t.client_header * 1000;
+    server.requestTimeout = t.client_request * 1000;
+    server.maxConnections = cfg.settings.limits.client_connections;
+  }
+
+  /** decide for one request; returns null when an answer was already sent */
+  private decide(x: Exchange, url: string, send: (status: number, code: LpxError['code'], msg: string) => void): { outcome: RouteOutcome; path: string } | null {
+    const req = x.req;
+    let rawHost = req.headers.host;
+    if (url.charCodeAt(0) !== 47 /* "/" */) {
+      // absolute-form (a request meant for a forward proxy): its authority wins over Host
+      let u: URL | null = null;
+      if (/^http:\/\//i.test(url)) try { u = new URL(url); } catch { u = null; }
+      if (!u || u.username || u.password) {
+        send(400, 'LPX_CLIENT_BAD_REQUEST', url === '*' ? 'asterisk-form requests (OPTIONS *) are not forwarded' : 'the request target must be a path ("/...") or an http:// URL');
+        return null;
+      }
+      rawHost = u.host;
+      url = u.pathname + u.search;
+    }
+    const hostBytes = this.hosts.get(rawHost);
+    if (hostBytes === null) {
+      send(400, 'LPX_CLIENT_BAD_REQUEST', 'invalid Host header');
+      return null;
+    }
+    x.hostBytes = hostBytes;
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    x.path = path;
+    let outcome: RouteOutcome;
+    try {
+      x.pathBytes = Buffer.from(path, 'latin1');
+      outcome = x.cfg.route(hostBytes, x.pathBytes, req);
+    } catch (e) {
+      const err = isLpxError(e) ? e : new LpxError('LPX_ROUTE_ERROR', String((e as Error)?.message ?? e), { cause: e });
+      x.error = err.code;
+      x.errorDetail = err.message;
+      this.observer.scriptError?.(err);
+      this.log.error({ code: err.code, host: this.hostText(x), path, where: err.where, traceback: err.traceback }, err.message);
+      send(500, err.code, 'the routing script failed for this request (see the proxy log)');
+      return null;
+    }
+    if (outcome.kind === 'backend') {
+      const rewritten = outcome.path === null ? url : outcome.path + (q < 0 ? '' : url.slice(q));
+      return { outcome, path: rewritten };
+    }
+    return { outcome, path: url };
+  }
+
+  private hostText(x: Exchange): string {
+    return x.hostBytes ? Buffer.from(x.hostBytes.buffer, x.hostBytes.byteOffset, x.hostBytes.length).toString('latin1') : '';
+  }
+
+  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const x = new Exchange(req, res, this.cfg);
+    this.active++;
+    req.on('error', () => {}); // a client that aborts mid-body: res 'close' handles it
+    res.on('close', () => this.finish(x));
+    if (this.closing) res.shouldKeepAlive = false;
+    const send = (status: number, code: LpxError['code'], msg: string) => {
+      x.status = status;
+      if (x.error === null) x.error = code;
+      sendError(res, status, code, msg);
+    };
+    const d = this.decide(x, req.url ?? '/', send);
+    if (!d) return;
+    const { outcome } = d;
+    if (outcome.kind === 'none') {
+      x.status = 404;
+      x.error = 'LPX_ROUTE_NONE';
+      sendError(res, 404, 'LPX_ROUTE_NONE', 'no route for this host and path');
+    } else if (outcome.kind === 'respond') {
+      x.status = outcome.status;
+      sendDirect(res, outcome.status, outcome.headers, outcome.body);
+    } else {
+      this.forwarder.forward(x, outcome.index, d.path, outcome.headers);
+    }
+  };
+
+  private readonly onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    const x = new Exchange(req, null, this.cfg);
+    this.active++;
+    socket.on('error', () => socket.destroy());
+    let finished = false;
+    socket.once('close', () => {
+      if (!finished) { finished = true; this.finish(x); }
+    });
+    const send = (status: number, code: LpxError['code'], msg: string) => {
+      x.status = status;
+      if (x.error === null) x.error = code;
+      rawError(socket, status, code, msg);
+    };
+    const d = this.decide(x, req.url ?? '/', send);
+    if (!d) return;
+    const { outcome } = d;
+    if (outcome.kind === 'none') send(404, 'LPX_ROUTE_NONE', 'no route for this host and path');
+    else if (outcome.kind === 'respond') {
+      x.status = outcome.status;
+      send(outcome.status, 'LPX_ROUTE_NONE', outcome.body?.toString() ?? '');
+    } else this.tunnels.forward(x, socket, head, outcome.index, d.path, outcome.headers);
+  };
+
+  private readonly onClientError = (err: NodeJS.ErrnoException, socket: Socket): void => {
+    const code = err.code ?? '';
+    const httpMessage = (socket as unknown as { _httpMessage?: ServerResponse })._httpMessage;
+    if (code === 'ECONNRESET' || !socket.writable || (httpMessage && httpMessage.headersSent)) {
+      socket.destroy();
+      return;
+    }
+    const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    this.observer.clientError?.(status);
+    this.log.warn({ code: status === 431 ? 'LPX_CLIENT_HEADERS_TOO_LARGE' : status === 408 ? 'LPX_CLIENT_TIMEOUT' : 'LPX_CLIENT_BAD_REQUEST', parser: code, client: socket.remoteAddress }, `bad request from client: ${err.message}`);
+    rawError(socket, status, status === 431 ? 'LPX_CLIENT_HEADERS_TOO_LARGE' : status === 408 ? 'LPX_CLIENT_TIMEOUT' : 'LPX_CLIENT_BAD_REQUEST', status === 431 ? 'request headers too large' : status === 408 ? 'request timed out' : `malformed request (${code || err.message})`);
+  };
+
+  private readonly samples: Array<{ host: Uint8Array; path: Uint8Array }> = [];
+  private sampleAt = 0;
+
+  /** recent routed requests (up to 256), for dry-running a new script and measuring moved hosts */
+  recentSamples(): Array<{ host: Uint8Array; path: Uint8Array }> {
+    return this.samples.slice();
+  }
+
+  private finish(x: Exchange): void {
+    this.active--;
+    if (x.error === null && x.hostBytes !== null && x.pathBytes !== null) {
+      this.samples[this.sampleAt] = { host: x.hostBytes, path: x.pathBytes };
+      this.sampleAt = (this.sampleAt + 1) & 255;
+    }
+    const ms = performance.now() - x.start;
+    if (x.clientGone && x.status === 0) x.status = 499;
+    this.observer.request?.(x, ms);
+    if (x.cfg.settings.log.access) {
+      this.log.info({
+        method: x.req.method,
+        host: this.hostText(x),
+        path: x.path,
+        status: x.status,
+        backend: x.backend?.name ?? null,
+        ms: Math.round(ms * 100) / 100,
+        upstream_ms: x.upstreamMs < 0 ? null : Math.round(x.upstreamMs * 100) / 100,
+        bytes: x.bytes,
+        retries: x.retries,
+        error: x.error,
+        detail: x.errorDetail ?? undefined,
+        client: x.client,
+      }, 'request');
+    }
+    if (this.closing && this.active === 0) this.onDrained?.();
+  }
+
+  private onDrained: (() => void) | null = null;
+
+  /**
+   * Graceful shutdown: stop accepting, close idle keep-alive connections, let in-flight
+   * requests finish until the deadline, then close whatever is left.
+   */
+  async close(deadlineMs = this.cfg.settings.timeouts.shutdown * 1000): Promise<{ forced: boolean }> {
+    this.closing = true;
+    const servers = [this.server, ...this.retiring].filter((s): s is http.Server => s !== null);
+    for (const s of servers) { s.close(); s.closeIdleConnections(); }
+    let forced = false;
+    if (this.active > 0) {
+      await new Promise<void>((resolve) => {
+        const idle = setInterval(() => { for (const s of servers) s.closeIdleConnections(); }, 100);
+        const done = () => { clearTimeout(timer); clearInterval(idle); this.onDrained = null; resolve(); };
+        const timer = setTimeout(() => { forced = true; done(); }, deadlineMs);
+        this.onDrained = done;
+      });
+    }
+    for (const s of servers) s.closeAllConnections();
+    this.tunnels.closeAll();
+    await this.upstreams.closeAll(forced);
+    return { forced };
+  }
+}

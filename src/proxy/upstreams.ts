@@ -1,0 +1,60 @@
+/**
+ * Keep-alive connection pools to backends, one undici Pool per backend origin and pool
+ * settings. undici was chosen for the upstream leg because its dispatcher API streams
+ * with explicit pause/resume (backpressure without an extra stream layer), exposes raw
+ * headers (duplicates and case kept), and measured about 40% faster than http.Agent
+ * in the peers' benchmark. A reload keeps the pools of backends that stay and closes
+ * the others once their in-flight requests are done.
+ */
+import { Pool } from 'undici';
+import type { Settings } from '../config/defaults.js';
+
+export class Upstreams {
+  private pools = new Map<string, Pool>();
+
+  private key(origin: string, s: Settings): string {
+    return `${origin}|${s.timeouts.connect}|${s.timeouts.backend_idle}|${s.limits.backend_connections}`;
+  }
+
+  get(origin: string, s: Settings): Pool {
+    const k = this.key(origin, s);
+    let p = this.pools.get(k);
+    if (!p) {
+      p = new Pool(origin, {
+        connections: s.limits.backend_connections || null,
+        pipelining: 1,
+        connectTimeout: s.timeouts.connect * 1000,
+        keepAliveTimeout: s.timeouts.backend_idle * 1000,
+        keepAliveMaxTimeout: s.timeouts.backend_idle * 1000,
+        // the per-request timeouts are passed with each dispatch
+        headersTimeout: s.timeouts.header * 1000,
+        bodyTimeout: s.timeouts.body * 1000,
+        strictContentLength: true,
+      });
+      // a pool-level error must never become an uncaught 'error' event
+      p.on('connectionError', () => {});
+      this.pools.set(k, p);
+    }
+    return p;
+  }
+
+  /** keep the pools the new origins use; close the rest gracefully (in-flight requests finish) */
+  retain(origins: readonly string[], s: Settings): void {
+    const keep = new Set(origins.map((o) => this.key(o, s)));
+    for (const [k, p] of this.pools) {
+      if (keep.has(k)) continue;
+      this.pools.delete(k);
+      p.close().catch(() => {});
+    }
+  }
+
+  async closeAll(force = false): Promise<void> {
+    const all = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(all.map((p) => (force ? p.destroy() : p.close()).catch(() => {})));
+  }
+
+  get size(): number {
+    return this.pools.size;
+  }
+}
