@@ -17,7 +17,8 @@ export interface StartOptions {
   watch?: boolean;
   /** handle SIGHUP (reload) and SIGTERM/SIGINT (graceful shutdown) (default false; the CLI turns it on) */
   signals?: boolean;
-  observer?: ProxyObserver;
+  /** told of every request and backend outcome (metrics, passive health) */
+  observers?: ProxyObserver[];
   /** called after every reload attempt */
   onReload?: (r: ReloadResult) => void;
 }
@@ -51,7 +52,7 @@ export async function start(opts: StartOptions): Promise<Running> {
   const fromScript = scriptLogger(log);
   const cfg = loadConfig(opts.file, { log: fromScript });
   for (const w of cfg.warnings) log.warn(w);
-  const server = new ProxyServer(cfg, { log, observer: opts.observer });
+  const server = new ProxyServer(cfg, { log, observers: opts.observers });
   const address = await server.listen();
   log.info({ listen: `${address.address}:${address.port}`, backends: cfg.backends.map((b) => `${b.name}=${b.url}`), version: 1, hash: cfg.hash }, `luaproxy listening on ${address.address}:${address.port}`);
 

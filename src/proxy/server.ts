@@ -32,7 +32,19 @@ export interface ProxyObserver {
 
 export interface ProxyServerOptions {
   log: Logger;
-  observer?: ProxyObserver;
+  /** every observer is told of every event (metrics, passive health, ...) */
+  observers?: ProxyObserver[];
+}
+
+/** fan one event out to several observers */
+function combine(list: ProxyObserver[]): Required<ProxyObserver> {
+  return {
+    request: (x, ms) => { for (const o of list) o.request?.(x, ms); },
+    backendOutcome: (x, b, ok, f) => { for (const o of list) o.backendOutcome?.(x, b, ok, f); },
+    scriptError: (e) => { for (const o of list) o.scriptError?.(e); },
+    connections: (d) => { for (const o of list) o.connections?.(d); },
+    clientError: (s) => { for (const o of list) o.clientError?.(s); },
+  };
 }
 
 export class ProxyServer {
@@ -44,7 +56,7 @@ export class ProxyServer {
   private readonly forwarder: Forwarder;
   private readonly tunnels: Tunnels;
   private readonly log: Logger;
-  private readonly observer: ProxyObserver;
+  private readonly observer: Required<ProxyObserver>;
   /** requests between arrival and the end of their response */
   active = 0;
   connections = 0;
@@ -53,8 +65,8 @@ export class ProxyServer {
   constructor(cfg: Config, opts: ProxyServerOptions) {
     this.cfg = cfg;
     this.log = opts.log;
-    this.observer = opts.observer ?? {};
-    const hooks: ForwardHooks = { outcome: (x, b, ok, f) => this.observer.backendOutcome?.(x, b, ok, f) };
+    this.observer = combine(opts.observers ?? []);
+    const hooks: ForwardHooks = { outcome: (x, b, ok, f) => this.observer.backendOutcome(x, b, ok, f) };
     this.forwarder = new Forwarder(this.upstreams, this.log, hooks);
     this.tunnels = new Tunnels(this.upstreams, this.log, hooks);
   }
@@ -117,10 +129,10 @@ export class ProxyServer {
     server.on('clientError', this.onClientError);
     server.on('connection', (socket: Socket) => {
       this.connections++;
-      this.observer.connections?.(1);
+      this.observer.connections(1);
       socket.once('close', () => {
         this.connections--;
-        this.observer.connections?.(-1);
+        this.observer.connections(-1);
       });
     });
     return new Promise((resolve, reject) => {
@@ -181,7 +193,7 @@ export class ProxyServer {
       const err = isLpxError(e) ? e : new LpxError('LPX_ROUTE_ERROR', String((e as Error)?.message ?? e), { cause: e });
       x.error = err.code;
       x.errorDetail = err.message;
-      this.observer.scriptError?.(err);
+      this.observer.scriptError(err);
       this.log.error({ code: err.code, host: this.hostText(x), path, where: err.where, traceback: err.traceback }, err.message);
       send(500, err.code, 'the routing script failed for this request (see the proxy log)');
       return null;
@@ -254,7 +266,7 @@ export class ProxyServer {
       return;
     }
     const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    this.observer.clientError?.(status);
+    this.observer.clientError(status);
     this.log.warn({ code: status === 431 ? 'LPX_CLIENT_HEADERS_TOO_LARGE' : status === 408 ? 'LPX_CLIENT_TIMEOUT' : 'LPX_CLIENT_BAD_REQUEST', parser: code, client: socket.remoteAddress }, `bad request from client: ${err.message}`);
     rawError(socket, status, status === 431 ? 'LPX_CLIENT_HEADERS_TOO_LARGE' : status === 408 ? 'LPX_CLIENT_TIMEOUT' : 'LPX_CLIENT_BAD_REQUEST', status === 431 ? 'request headers too large' : status === 408 ? 'request timed out' : `malformed request (${code || err.message})`);
   };
@@ -275,7 +287,7 @@ export class ProxyServer {
     }
     const ms = performance.now() - x.start;
     if (x.clientGone && x.status === 0) x.status = 499;
-    this.observer.request?.(x, ms);
+    this.observer.request(x, ms);
     if (x.cfg.settings.log.access) {
       this.log.info({
         method: x.req.method,
