@@ -200,7 +200,7 @@ function readSettings(script: LuaScript, src: SourceLines): Settings {
     const v = script.global(table);
     if (v === null) continue;
     const line = src.global(table);
-    if (typeof v !== 'object' || Array.isArray(v) || v instanceof LuaFunctionRef) {
+    if (typeof v !== 'object' || (Array.isArray(v) && v.length > 0) || v instanceof LuaFunctionRef) {
       throw new LpxError('LPX_CONFIG_INVALID', `${src.at(line)}${table}: expected a table like ${table} = { ${Object.keys(fields)[0]} = ... }, got ${describe(v)}`);
     }
     const target = out[table] as Record<string, unknown>;

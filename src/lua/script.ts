@@ -296,7 +296,7 @@ export class LuaScript {
   private headersField(): Array<[string, string | null]> | null {
     const h = this.field('headers');
     if (h === null) return null;
-    if (typeof h !== 'object' || Array.isArray(h) || h === null) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned headers that are not a table of name = value`);
+    if (typeof h !== 'object' || h === null || (Array.isArray(h) && h.length > 0)) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned headers that are not a table of name = value`);
     const out: Array<[string, string | null]> = [];
     for (const [k, v] of Object.entries(h)) {
       if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(k)) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: header name ${JSON.stringify(k)} is not a valid HTTP header name`);

@@ -51,7 +51,8 @@ export function toPlain(L: LuaState, idx: number, depth = 0, seen = new Set<unkn
       }
       seen.delete(ptr);
       const n = entries.length;
-      const isArray = n > 0 && entries.every(([k]) => typeof k === 'number' && Number.isInteger(k) && k >= 1 && k <= n);
+      // an empty table reads as an empty list; code that wants a record treats [] as {}
+      const isArray = entries.every(([k]) => typeof k === 'number' && Number.isInteger(k) && k >= 1 && k <= n);
       if (isArray) {
         const arr: LuaPlain[] = new Array(n);
         for (const [k, v] of entries) arr[(k as number) - 1] = v;
