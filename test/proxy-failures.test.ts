@@ -57,9 +57,11 @@ end`);
     const r = await get(p.url + '/boom', { host: 'x' });
     expect(r.status).toBe(500);
     expect(r.headers['x-luaproxy-error']).toBe('LPX_ROUTE_ERROR');
-    const err = p.logs.find((l) => l.code === 'LPX_ROUTE_ERROR');
-    expect(err?.msg).toMatch(/config\.lua:\d+: boom$/);
-    expect(String(err?.traceback)).toMatch(/in function 'route'/);
+    const lines = p.logs.filter((l) => l.error === 'LPX_ROUTE_ERROR');
+    expect(lines).toHaveLength(1); // logged once, as one structured line
+    expect(lines[0]).toMatchObject({ msg: 'request', status: 500, level: 50 });
+    expect(lines[0].detail).toMatch(/config\.lua:\d+: boom$/);
+    expect(String(lines[0].traceback)).toMatch(/in function 'route'/);
     expect((await get(p.url + '/', { host: 'x' })).status).toBe(200);
   });
 

@@ -26,6 +26,8 @@ export class Exchange {
   dispatchedAt = 0;
   error: ErrorCode | null = null;
   errorDetail: string | null = null;
+  /** the Lua traceback, when route() failed */
+  traceback: string | null = null;
   clientGone = false;
   /** the response began (headers sent); no retry and no error page after this */
   started = false;

@@ -193,8 +193,8 @@ export class ProxyServer {
       const err = isLpxError(e) ? e : new LpxError('LPX_ROUTE_ERROR', String((e as Error)?.message ?? e), { cause: e });
       x.error = err.code;
       x.errorDetail = err.message;
+      x.traceback = err.traceback ?? null;
       this.observer.scriptError(err);
-      this.log.error({ code: err.code, host: this.hostText(x), path, where: err.where, traceback: err.traceback }, err.message);
       send(500, err.code, 'the routing script failed for this request (see the proxy log)');
       return null;
     }
@@ -288,8 +288,10 @@ export class ProxyServer {
     const ms = performance.now() - x.start;
     if (x.clientGone && x.status === 0) x.status = 499;
     this.observer.request(x, ms);
-    if (x.cfg.settings.log.access) {
-      this.log.info({
+    // one line per request; a failed request's line carries the failure (at warn or error level)
+    const level = x.status >= 500 ? 'error' : x.error !== null && x.error !== 'LPX_ROUTE_NONE' ? 'warn' : 'info';
+    if (x.cfg.settings.log.access || level !== 'info') {
+      this.log[level]({
         method: x.req.method,
         host: this.hostText(x),
         path: x.path,
@@ -301,6 +303,7 @@ export class ProxyServer {
         retries: x.retries,
         error: x.error,
         detail: x.errorDetail ?? undefined,
+        traceback: x.traceback ?? undefined,
         client: x.client,
       }, 'request');
     }
