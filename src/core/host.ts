@@ -37,17 +37,23 @@ export function normalizeHost(raw: string | undefined): string | null {
   return upper ? host.toLowerCase() : host;
 }
 
-/** normalizeHost with a bounded cache of the Lua-ready bytes, for the request path */
+/** a normalized host, as text (for logs) and as the bytes route() receives */
+export interface HostEntry {
+  readonly text: string;
+  readonly bytes: Uint8Array;
+}
+
+/** normalizeHost with a bounded cache, for the request path; null for an invalid host */
 export class HostCache {
-  private readonly map = new Map<string, Uint8Array | null>();
+  private readonly map = new Map<string, HostEntry | null>();
   constructor(private readonly max = 10000) {}
 
-  get(raw: string | undefined): Uint8Array | null {
+  get(raw: string | undefined): HostEntry | null {
     const key = raw ?? '';
     let v = this.map.get(key);
     if (v !== undefined) return v;
     const n = normalizeHost(raw);
-    v = n === null ? null : Buffer.from(n, 'latin1');
+    v = n === null ? null : { text: n, bytes: Buffer.from(n, 'latin1') };
     if (this.map.size >= this.max) this.map.clear();
     this.map.set(key, v);
     return v;

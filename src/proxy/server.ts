@@ -176,12 +176,14 @@ export class ProxyServer {
       rawHost = u.host;
       url = u.pathname + u.search;
     }
-    const hostBytes = this.hosts.get(rawHost);
-    if (hostBytes === null) {
+    const host = this.hosts.get(rawHost);
+    if (host === null) {
       send(400, 'LPX_CLIENT_BAD_REQUEST', 'invalid Host header');
       return null;
     }
+    const hostBytes = host.bytes;
     x.hostBytes = hostBytes;
+    x.host = host.text;
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     x.path = path;
@@ -203,10 +205,6 @@ export class ProxyServer {
       return { outcome, path: rewritten };
     }
     return { outcome, path: url };
-  }
-
-  private hostText(x: Exchange): string {
-    return x.hostBytes ? Buffer.from(x.hostBytes.buffer, x.hostBytes.byteOffset, x.hostBytes.length).toString('latin1') : '';
   }
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -271,18 +269,21 @@ export class ProxyServer {
     rawError(socket, status, status === 431 ? 'LPX_CLIENT_HEADERS_TOO_LARGE' : status === 408 ? 'LPX_CLIENT_TIMEOUT' : 'LPX_CLIENT_BAD_REQUEST', status === 431 ? 'request headers too large' : status === 408 ? 'request timed out' : `malformed request (${code || err.message})`);
   };
 
-  private readonly samples: Array<{ host: Uint8Array; path: Uint8Array }> = [];
+  // recent routed requests, as two rings (no allocation per request)
+  private readonly sampleHosts: Uint8Array[] = [];
+  private readonly samplePaths: Uint8Array[] = [];
   private sampleAt = 0;
 
   /** recent routed requests (up to 256), for dry-running a new script and measuring moved hosts */
   recentSamples(): Array<{ host: Uint8Array; path: Uint8Array }> {
-    return this.samples.slice();
+    return this.sampleHosts.map((host, i) => ({ host, path: this.samplePaths[i] }));
   }
 
   private finish(x: Exchange): void {
     this.active--;
     if (x.error === null && x.hostBytes !== null && x.pathBytes !== null) {
-      this.samples[this.sampleAt] = { host: x.hostBytes, path: x.pathBytes };
+      this.sampleHosts[this.sampleAt] = x.hostBytes;
+      this.samplePaths[this.sampleAt] = x.pathBytes;
       this.sampleAt = (this.sampleAt + 1) & 255;
     }
     const ms = performance.now() - x.start;
@@ -293,7 +294,7 @@ export class ProxyServer {
     if (x.cfg.settings.log.access || level !== 'info') {
       this.log[level]({
         method: x.req.method,
-        host: this.hostText(x),
+        host: x.host,
         path: x.path,
         status: x.status,
         backend: x.backend?.name ?? null,
