@@ -70,8 +70,26 @@ end` });
     expect(performance.now() - t0).toBeLessThan(3000);
   });
 
-  it('stops a script that grows tables without end', () => {
-    const e = routeError(script('local t = {} for i = 1, 1e9 do t[i] = { i } end'));
+  it('stops a script that grows tables without end, by its heap cap, before time or instructions run out', () => {
+    const cfg = loadConfig('heap.lua', { source: `backends = { "http://127.0.0.1:9" }
+script = { heap = 16777216, time = 20, instructions = 2000000000 }
+function route(host, path)
+  local t = {} for i = 1, 1e9 do t[i] = { i, i, i } end
+end` });
+    const e = routeError(cfg);
     expect(e.code).toBe('LPX_ROUTE_BUDGET');
+    expect(e.message).toMatch(/^heap\.lua:4: script grew the heap by more than 16 MB in one call/);
+  });
+
+  it('stops a runaway script by the wall clock when instructions are cheap to count but slow to run', () => {
+    const cfg = loadConfig('slow.lua', { source: `backends = { "http://127.0.0.1:9" }
+script = { time = 0.1, instructions = 2000000000 }
+function route(host, path)
+  while true do end
+end` });
+    const t0 = performance.now();
+    const e = routeError(cfg);
+    expect(e.message).toMatch(/time budget of 100 ms/);
+    expect(performance.now() - t0).toBeLessThan(2000);
   });
 });
