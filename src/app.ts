@@ -8,7 +8,14 @@ import { loadConfig, type Config } from './config/load.js';
 import { ProxyServer, type ProxyObserver } from './proxy/server.js';
 import { Reloader, type ReloadResult } from './reload/reloader.js';
 import { FileWatcher } from './reload/watch.js';
+import { validateOwnTests } from './testing/own-tests.js';
 import type { Logger } from './core/logger.js';
+import { HealthChecker } from './health/checker.js';
+import { PassiveHealth } from './health/passive.js';
+import { ProxyMetrics } from './admin/metrics.js';
+import { AdminServer, assertAdminSafe } from './admin/server.js';
+import { LpxError } from './core/errors.js';
+import { parseHostPort } from './config/load.js';
 
 export interface StartOptions {
   file: string;
@@ -21,6 +28,16 @@ export interface StartOptions {
   observers?: ProxyObserver[];
   /** called after every reload attempt */
   onReload?: (r: ReloadResult) => void;
+  /** 'remote': run no active health checks here; results arrive through `running.health.apply` (cluster workers) */
+  healthChecks?: 'local' | 'remote';
+  /** "host:port" of the admin listener; wins over the script's admin.listen; false = none (cluster workers) */
+  admin?: string | false | null;
+  /** admin token that wins over the script's admin.token (the CLI reads LUAPROXY_ADMIN_TOKEN) */
+  adminToken?: string | null;
+  /** set the logger's level from the script's log.level, at start and on every reload (the CLI, unless --log-level) */
+  followLogLevel?: boolean;
+  /** the script's bytes, instead of reading `file` at start (cluster workers boot from the primary's committed version) */
+  source?: Buffer;
 }
 
 export interface Running {
@@ -28,6 +45,11 @@ export interface Running {
   readonly reloader: Reloader;
   readonly address: AddressInfo;
   readonly config: Config;
+  /** the admin listener (metrics, status, admin API), when one was asked for */
+  readonly admin: AdminServer | null;
+  readonly metrics: ProxyMetrics | null;
+  /** active health checks (events `change` and `result`; `apply` for results from outside) */
+  readonly health: HealthChecker;
   stop(deadlineMs?: number): Promise<{ forced: boolean }>;
 }
 
@@ -50,10 +72,25 @@ export function installProcessHandlers(log: Logger): void {
 export async function start(opts: StartOptions): Promise<Running> {
   const log = opts.log;
   const fromScript = scriptLogger(log);
-  const cfg = loadConfig(opts.file, { log: fromScript });
+  const cfg = loadConfig(opts.file, { log: fromScript, source: opts.source });
+  if (opts.followLogLevel) log.level = cfg.settings.log.level;
   for (const w of cfg.warnings) log.warn(w);
-  const server = new ProxyServer(cfg, { log, observers: opts.observers });
+  const adminAt = opts.admin === false ? null : opts.admin ?? cfg.settings.admin.listen;
+  const adminListen = adminAt ? parseHostPort(adminAt) : null;
+  if (adminAt && !adminListen) throw new LpxError('LPX_ADMIN_LISTEN', `admin listen address: expected "host:port", got ${JSON.stringify(adminAt)}`);
+  if (adminListen) assertAdminSafe(adminListen, opts.adminToken || cfg.settings.admin.token);
+  // metrics are only kept when something can scrape them
+  const metrics = adminListen ? new ProxyMetrics() : null;
+  const health: HealthChecker = new HealthChecker({
+    log,
+    backends: () => server.config.backendSet.list,
+    settings: () => server.config.settings.health,
+    remote: opts.healthChecks === 'remote',
+  });
+  const passive = new PassiveHealth(log, health);
+  const server = new ProxyServer(cfg, { log, observers: [...(metrics ? [...(opts.observers ?? []), metrics] : opts.observers ?? []), passive.observer] });
   const address = await server.listen();
+  health.start();
   log.info({ listen: `${address.address}:${address.port}`, backends: cfg.backends.map((b) => `${b.name}=${b.url}`), version: 1, hash: cfg.hash }, `luaproxy listening on ${address.address}:${address.port}`);
 
   const watcher = new FileWatcher(() => void reloader.reload('file'));
@@ -62,8 +99,14 @@ export async function start(opts: StartOptions): Promise<Running> {
     log,
     load: (file, previous) => loadConfig(file, { previous, log: fromScript }),
     samples: () => server.recentSamples(),
+    // the script's own routing tests must pass before it goes live
+    validators: [validateOwnTests],
     onResult: (r) => {
       if (opts.watch !== false) watcher.watch(server.config.files.keys());
+      health.sync();
+      metrics?.reload(r);
+      if (r.ok) admin?.noteReload();
+      if (r.ok && opts.followLogLevel) log.level = server.config.settings.log.level;
       opts.onReload?.(r);
     },
   });
@@ -74,8 +117,12 @@ export async function start(opts: StartOptions): Promise<Running> {
   const stop = (deadlineMs?: number) => {
     stopping ??= (async () => {
       watcher.close();
+      health.stop();
       if (opts.signals) process.removeListener('SIGHUP', onHup);
-      return server.close(deadlineMs);
+      const done = await server.close(deadlineMs);
+      await admin?.close();
+      metrics?.close();
+      return done;
     })();
     return stopping;
   };
@@ -93,11 +140,28 @@ export async function start(opts: StartOptions): Promise<Running> {
     process.once('SIGINT', () => shutdown('SIGINT'));
   }
 
-  return {
+  let admin: AdminServer | null = null;
+  const running: Running = {
     server,
     reloader,
     address,
     get config() { return server.config; },
+    health,
+    get admin() { return admin; },
+    metrics,
     stop,
   };
+  if (metrics && adminListen) {
+    metrics.attach(running);
+    admin = new AdminServer(running, metrics, { listen: adminListen, log, token: opts.adminToken, fixedListen: Boolean(opts.admin) });
+    try {
+      await admin.listen();
+    } catch (e) {
+      admin = null;
+      await stop(0);
+      throw e;
+    }
+    log.info({ admin: admin.where }, `admin listening on http://${admin.where}/ (metrics at /metrics, status at /status)`);
+  }
+  return running;
 }

@@ -9,6 +9,10 @@ import { registerRun } from './commands/run.js';
 import { registerCheck } from './commands/check.js';
 import { registerRoute } from './commands/route.js';
 import { registerDemo } from './commands/demo.js';
+import { registerTest } from './commands/test.js';
+import { registerDiff } from './commands/diff.js';
+import { registerReload } from './commands/reload.js';
+import { registerInit } from './commands/init.js';
 import { isLpxError } from './core/errors.js';
 
 const require = createRequire(import.meta.url);
@@ -22,6 +26,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run luaproxy --help for usage)')
     .addHelpText('after', `
 Examples:
+  $ luaproxy init myproxy                 # a commented starter config.lua and its tests
   $ luaproxy demo                         # a demo proxy on 127.0.0.1:8080 with three demo backends
   $ luaproxy run config.lua               # serve with your script
   $ luaproxy check config.lua             # validate without opening sockets
@@ -30,6 +35,10 @@ Examples:
   registerCheck(program);
   registerRoute(program);
   registerDemo(program);
+  registerTest(program);
+  registerDiff(program);
+  registerReload(program);
+  registerInit(program);
   return program;
 }
 
@@ -43,11 +52,16 @@ export async function main(argv = process.argv): Promise<void> {
       process.exitCode = e.exitCode;
       return;
     }
-    const verbose = program.opts().verbose || process.argv.includes('--verbose');
+    const verbose = program.opts().verbose || argv.includes('--verbose');
     const err = e as Error & { code?: string; traceback?: string };
     const line = isLpxError(err) ? err.message : `error: ${err.message}`;
     process.stderr.write(`${line}\n`);
-    if (verbose) process.stderr.write(`${err.traceback ? err.traceback + '\n' : ''}${err.stack ?? ''}\n`);
+    if (verbose) {
+      process.stderr.write(`${err.traceback ? err.traceback + '\n' : ''}${err.stack ?? ''}\n`);
+      for (let c = err.cause, depth = 0; c && depth < 5; c = (c as Error).cause, depth++) {
+        process.stderr.write(`caused by: ${c instanceof Error ? c.stack ?? c.message : String(c)}\n`);
+      }
+    }
     process.exitCode = 1;
   }
 }

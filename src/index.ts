@@ -8,3 +8,7 @@ export { normalizeHost } from './core/host.js';
 export { LpxError, isLpxError, codes, type ErrorCode } from './core/errors.js';
 export { start, type StartOptions, type Running } from './app.js';
 export type { RouteOutcome } from './lua/script.js';
+export {
+  loadRouting, RoutingScript, runTests, validateOwnTests, diffScripts, checkHostProperties, parseSample, generatedSample,
+  type RouteResult, type RouteRequest, type LoadRoutingOptions, type RunOptions, type RunResult, type DiffResult, type SampleRequest, type PropertyProblem,
+} from './testing/index.js';

@@ -2,6 +2,12 @@
  * The backends of one config, in config order, with a balancer per strategy. Backend
  * states are shared with the previous config for backends that keep their name and URL,
  * so a reload keeps health, counters and in-flight counts.
+ *
+ * When no backend is available (all down, ejected or drained), every strategy runs in
+ * panic mode over the backends that are not drained: the request is tried anyway and
+ * fails fast (503) if the backend really is gone. The set also remembers the last pick
+ * made during a route() call, so the proxy can fail over along the same strategy (for
+ * `proxy.hash(key)`: the key's next candidate, not the Host's).
  */
 import { BackendState } from './backend.js';
 import type { Balancer, Random } from './balancer.js';
@@ -19,11 +25,22 @@ export interface BackendSpecLike {
 
 export type Strategy = 'round_robin' | 'least_conn' | 'random';
 
+/** how the backend of the current route() call was chosen */
+export const PICK_NONE = 0;
+export const PICK_HASH = 1;
+export const PICK_OTHER = 2;
+
 export class BackendSet {
   readonly list: BackendState[];
   readonly byName: Map<string, BackendState>;
   private readonly hashBalancer = new RendezvousHash();
   private readonly strategies: Record<Strategy, Balancer>;
+  /** -1 unknown, 0 no backend available (panic), 1 some available */
+  private anyAvailable = -1;
+  /** the last pick of the route() call in progress (see beginRoute) */
+  pickKind = PICK_NONE;
+  pickKey = 0;
+  pickIndex = -1;
 
   constructor(specs: readonly BackendSpecLike[], previous?: BackendSet | null, random: Random = Math.random) {
     this.list = specs.map((s) => {
@@ -46,27 +63,52 @@ export class BackendSet {
   /** route availability changes of these states to this set's balancers (the newest set wins) */
   attach(): void {
     for (const b of this.list) b.onChange = () => { this.changed(); this.noteEjection(); };
+    this.noteEjection();
   }
 
   changed(): void {
+    this.anyAvailable = -1;
     this.hashBalancer.reset();
     for (const s of Object.values(this.strategies)) s.reset();
+  }
+
+  /** true when no backend is available, so strategies choose among all that are not drained */
+  get panic(): boolean {
+    if (this.anyAvailable < 0) {
+      this.anyAvailable = 0;
+      for (const b of this.list) if (b.available) { this.anyAvailable = 1; break; }
+    }
+    return this.anyAvailable === 0;
+  }
+
+  /** forget the previous request's pick; called before each route() call */
+  beginRoute(): void {
+    this.pickKind = PICK_NONE;
+    this.pickIndex = -1;
   }
 
   /** consistent hash of a key (bytes) over the available backends */
   hash(key: Uint8Array): number {
     this.expireEjections();
-    return this.hashBalancer.pick(this.list, murmur3(key));
+    const k = murmur3(key);
+    const i = this.hashBalancer.pick(this.list, k, this.panic);
+    this.pickKind = PICK_HASH;
+    this.pickKey = k;
+    this.pickIndex = i;
+    return i;
   }
 
-  /** the failover order for a key: its hash choice first */
-  hashCandidates(key: Uint8Array): number[] {
-    return this.hashBalancer.candidates(this.list, murmur3(key));
+  /** the failover order for a key hash (murmur3 of the key): its hash choice first, available ones before the rest */
+  hashCandidates(key: number): number[] {
+    return this.hashBalancer.candidates(this.list, key);
   }
 
   pick(strategy: Strategy): number {
     this.expireEjections();
-    return this.strategies[strategy].pick(this.list, 0);
+    const i = this.strategies[strategy].pick(this.list, 0, this.panic);
+    this.pickKind = PICK_OTHER;
+    this.pickIndex = i;
+    return i;
   }
 
   private nextExpiry = Infinity;
@@ -74,6 +116,8 @@ export class BackendSet {
   private expireEjections(): void {
     if (this.nextExpiry > Date.now()) return;
     this.nextExpiry = Infinity;
+    const now = Date.now();
+    for (const b of this.list) if (b.ejectedUntil !== 0 && b.ejectedUntil <= now) b.ejectedUntil = 0;
     this.changed();
     this.noteEjection();
   }

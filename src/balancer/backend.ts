@@ -15,6 +15,10 @@ export class BackendState {
   ejectedUntil = 0;
   /** how many times in a row passive ejection has fired (grows the backoff) */
   ejections = 0;
+  /** when the last ejection ran out (ms since epoch), to tell repeated ejections from fresh ones */
+  lastEjectionEnd = 0;
+  /** the last health-check result, for operators ("HTTP 503", "ECONNREFUSED", ...) */
+  lastCheck: string | null = null;
   consecutiveFailures = 0;
   inflight = 0;
   queued = 0;
@@ -55,6 +59,7 @@ export class BackendState {
 
   eject(untilMs: number): void {
     this.ejectedUntil = untilMs;
+    this.lastEjectionEnd = untilMs;
     this.ejections++;
     this.onChange?.();
   }
@@ -71,7 +76,14 @@ export class BackendState {
       queued: this.queued,
       requests: this.requests,
       failures: this.failures,
+      retries: this.retries,
+      drained: this.drained,
+      checks_ok: this.healthy,
+      ejected: this.ejectedUntil > Date.now(),
+      ejections: this.ejections,
       last_error: this.lastError,
+      last_error_at: this.lastErrorAt ? this.lastErrorAt / 1000 : null,
+      last_check: this.lastCheck,
     };
   }
 }

@@ -1,8 +1,8 @@
 /**
- * Least outstanding requests, weighted: the available backend with the lowest
- * in-flight/weight wins; ties go round robin so equal backends share evenly.
+ * Least outstanding requests, weighted: the usable backend with the lowest
+ * (in-flight + queued)/weight wins; ties go round robin so equal backends share evenly.
  */
-import type { Balancer } from './balancer.js';
+import { usable, type Balancer } from './balancer.js';
 import type { BackendState } from './backend.js';
 
 export class LeastOutstanding implements Balancer {
@@ -13,15 +13,17 @@ export class LeastOutstanding implements Balancer {
     this.next = 0;
   }
 
-  pick(backends: readonly BackendState[]): number {
+  pick(backends: readonly BackendState[], _key: number, panic: boolean): number {
     const n = backends.length;
+    if (n === 0) return -1;
     let best = -1;
     let bestLoad = Infinity;
-    const start = this.next++ % Math.max(n, 1);
+    const start = this.next;
+    this.next = (this.next + 1) % n;
     for (let j = 0; j < n; j++) {
       const i = (start + j) % n;
       const b = backends[i];
-      if (!b.available) continue;
+      if (!usable(b, panic)) continue;
       const load = (b.inflight + b.queued) / b.weight;
       if (load < bestLoad) { bestLoad = load; best = i; }
     }

@@ -1,9 +1,9 @@
 /**
  * Weighted random with power of two choices: draw two backends by weight and keep the
- * one with fewer requests in flight. It spreads load nearly as well as least-conn
- * without any shared ordering, so many proxies using it do not herd.
+ * one with fewer requests in flight (per unit of weight). It spreads load nearly as well
+ * as least-conn without any shared ordering, so many proxies using it do not herd.
  */
-import type { Balancer, Random } from './balancer.js';
+import { usable, type Balancer, type Random } from './balancer.js';
 import type { BackendState } from './backend.js';
 
 export class PowerOfTwo implements Balancer {
@@ -12,12 +12,12 @@ export class PowerOfTwo implements Balancer {
 
   reset(): void {}
 
-  private draw(backends: readonly BackendState[], total: number): number {
+  private draw(backends: readonly BackendState[], total: number, panic: boolean): number {
     let r = this.random() * total;
     let last = -1;
     for (let i = 0; i < backends.length; i++) {
       const b = backends[i];
-      if (!b.available) continue;
+      if (!usable(b, panic)) continue;
       last = i;
       r -= b.weight;
       if (r < 0) return i;
@@ -25,12 +25,14 @@ export class PowerOfTwo implements Balancer {
     return last;
   }
 
-  pick(backends: readonly BackendState[]): number {
+  pick(backends: readonly BackendState[], _key: number, panic: boolean): number {
     let total = 0;
-    for (const b of backends) if (b.available) total += b.weight;
+    for (const b of backends) if (usable(b, panic)) total += b.weight;
     if (total === 0) return -1;
-    const a = this.draw(backends, total);
-    const b = this.draw(backends, total);
-    return backends[b].inflight / backends[b].weight < backends[a].inflight / backends[a].weight ? b : a;
+    const a = this.draw(backends, total, panic);
+    const b = this.draw(backends, total, panic);
+    const la = (backends[a].inflight + backends[a].queued) / backends[a].weight;
+    const lb = (backends[b].inflight + backends[b].queued) / backends[b].weight;
+    return lb < la ? b : a;
   }
 }

@@ -12,7 +12,7 @@
  *
  * Weights use the logarithmic method: score = weight / -ln(u), u uniform in (0,1).
  */
-import type { Balancer } from './balancer.js';
+import { usable, type Balancer } from './balancer.js';
 import type { BackendState } from './backend.js';
 import { fmix32, hashString } from './hash.js';
 
@@ -41,19 +41,15 @@ export class RendezvousHash implements Balancer {
     return weight / -Math.log(u);
   }
 
-  pick(backends: readonly BackendState[], key: number): number {
+  pick(backends: readonly BackendState[], key: number, panic: boolean): number {
     this.ensureSeeds(backends);
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
     let best = -1;
     let bestScore = -1;
-    let anyAvailable = false;
-    for (let i = 0; i < backends.length; i++) if (backends[i].available) { anyAvailable = true; break; }
     for (let i = 0; i < backends.length; i++) {
       const b = backends[i];
-      // With no backend available, hash over all of them (panic mode): the request is
-      // tried anyway and fails fast, rather than every key piling onto one backend.
-      if (anyAvailable && !b.available) continue;
+      if (!usable(b, panic)) continue;
       const s = this.score(i, key, b.weight);
       if (s > bestScore) { bestScore = s; best = i; }
     }

@@ -1,16 +1,29 @@
 /** `luaproxy check config.lua`: load and validate a script with no sockets opened. */
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
+import { validateOwnTests } from '../testing/own-tests.js';
+import { checkHostProperties } from '../testing/properties.js';
+import { readSample } from '../testing/diff.js';
 
 export function registerCheck(program: Command): void {
   program
     .command('check')
     .description('load and validate a script without opening sockets; exit 0 when it is good')
     .argument('<config>', 'the script, e.g. config.lua')
-    .addHelpText('after', '\nExample:\n  $ luaproxy check config.lua && systemctl reload luaproxy')
-    .action((file: string) => {
+    .option('--hosts <file>', 'also check routing properties over these requests ("host /path" per line): any letter case routes alike, and every backend route names exists')
+    .addHelpText('after', '\nExample:\n  $ luaproxy check config.lua && systemctl reload luaproxy\n  $ luaproxy check config.lua --hosts top-hosts.txt')
+    .action((file: string, o: { hosts?: string }) => {
       const cfg = loadConfig(file, { log: () => {} });
       for (const w of cfg.warnings) process.stderr.write(`warning: ${w}\n`);
+      validateOwnTests(cfg); // the script's own `tests`, as a reload would run them
+      if (o.hosts) {
+        const problems = checkHostProperties(cfg.file, readSample(o.hosts), { source: cfg.files.get(cfg.file) });
+        for (const p of problems) process.stderr.write(`${file}: ${p.message}\n`);
+        if (problems.length) {
+          process.exitCode = 1;
+          return;
+        }
+      }
       const routeAt = cfg.script.functionWhere('route');
       process.stdout.write(`${file}: ok: listen ${cfg.listen.host}:${cfg.listen.port}, ${cfg.backends.length} backend${cfg.backends.length === 1 ? '' : 's'} (${cfg.backends.map((b) => b.name).join(', ')}), route at ${routeAt}\n`);
     });

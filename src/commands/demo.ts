@@ -14,7 +14,7 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('run examples/demo.lua on 127.0.0.1:8080 in front of demo backends it starts itself')
     .option('--pretty', 'human-readable logs')
-    .addHelpText('after', `\nThen try:\n  $ curl -H 'Host: IronHand.example.com' http://127.0.0.1:8080/\n  $ curl -H 'Host: ironhand.EXAMPLE.com' http://127.0.0.1:8080/   # same backend`)
+    .addHelpText('after', `\nExample:\n  $ luaproxy demo --pretty\n\nThen try:\n  $ curl -H 'Host: IronHand.example.com' http://127.0.0.1:8080/\n  $ curl -H 'Host: ironhand.EXAMPLE.com' http://127.0.0.1:8080/   # same backend`)
     .action(async (o: { pretty?: boolean }) => {
       const log = createLogger({ pretty: o.pretty });
       installProcessHandlers(log);

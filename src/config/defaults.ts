@@ -36,11 +36,11 @@ export const defaults = {
     header_size: 16384,
     /** pooled connections to one backend */
     backend_connections: 1024,
-    /** requests in flight to one backend at once; 0 = no limit */
+    /** requests in flight to one backend at once; more wait in its queue. 0 = limits.backend_connections (so no request ever waits unbounded inside the connection pool); 0 for both = no limit */
     backend_concurrency: 0,
-    /** requests that may wait for a backend's concurrency slot; more get 503 at once */
+    /** requests that may wait for one backend's concurrency slot; more get 503 with Retry-After at once */
     queue: 1000,
-    /** seconds a request may wait in that queue before 503 */
+    /** seconds a request may wait in that queue before 503 with Retry-After */
     queue_timeout: 5,
   },
   script: {
@@ -76,7 +76,7 @@ export const defaults = {
     fall: 3,
     /** consecutive failed requests (connect errors, resets, 5xx) that eject a backend; 0 turns passive ejection off */
     eject_after: 5,
-    /** seconds of the first ejection; doubles on each repeated ejection */
+    /** seconds of the first ejection; doubles on each ejection that follows the last one within eject_max; with active checks on, the backend also needs `rise` good checks to return */
     eject_time: 10,
     /** longest ejection, in seconds */
     eject_max: 300,

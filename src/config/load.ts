@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { LuaScript, type RouteOutcome, type RequestLike } from '../lua/script.js';
 import { LuaFunctionRef, displayPath, type LuaPlain } from '../lua/values.js';
 import type { BudgetLimits } from '../lua/budget.js';
+import type { LineCoverage } from '../lua/coverage.js';
 import { LpxError } from '../core/errors.js';
 import { BackendSet } from '../balancer/backend-set.js';
 import type { Random } from '../balancer/balancer.js';
@@ -54,6 +55,8 @@ export interface LoadOptions {
   log?: (level: string, msg: string, where: string) => void;
   /** randomness for the random balancer (seeded in tests) */
   random?: Random;
+  /** test mode only: record which script lines run (luaproxy test --coverage) */
+  coverage?: LineCoverage;
 }
 
 /** the project's lua/ folder, which `require` may also load from */
@@ -74,7 +77,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
   const display = displayPath(abs);
   // The script's own `script = {...}` limits are not known before it runs; load under the defaults.
   const base = scriptLimits(defaults.script as Settings['script']);
-  const script = LuaScript.load({ file: abs, source: opts.source, libDir: LUA_LIB_DIR, log: opts.log, loadLimits: base.load, routeLimits: base.route });
+  const script = LuaScript.load({ file: abs, source: opts.source, libDir: LUA_LIB_DIR, log: opts.log, loadLimits: base.load, routeLimits: base.route, coverage: opts.coverage });
   const src = new SourceLines(display, script.files.get(abs)?.toString('utf8') ?? '');
   const warnings: string[] = [];
 

@@ -34,8 +34,20 @@ export const codes = {
   LPX_CLIENT_ABORTED: 499,
   // reload
   LPX_RELOAD_REFUSED: 500,
+  /** a reload whose new listen address could not be bound (the old listener stays) */
+  LPX_RELOAD_LISTEN: 500,
+  // the admin listener
+  LPX_ADMIN_INSECURE: 500,
+  LPX_ADMIN_LISTEN: 500,
+  // routing tests (luaproxy test / diff / check --hosts)
+  /** a test file misuses the test API (unknown backend, bad case table) */
+  LPX_TEST_USAGE: 500,
+  /** routing tests or routing properties failed */
+  LPX_TEST_FAILED: 500,
   // the command line
   LPX_CLI_USAGE: 2,
+  /** `luaproxy init` found a file it would overwrite */
+  LPX_CLI_EXISTS: 500,
 } as const;
 
 export type ErrorCode = keyof typeof codes;

@@ -12,6 +12,8 @@ export interface LoggerOptions {
   pretty?: boolean;
   /** where lines go; defaults to stdout */
   destination?: NodeJS.WritableStream | { write(s: string): unknown };
+  /** several processes share stdout (cluster workers): write whole lines in chunks of at most 4 KiB, which a pipe keeps atomic */
+  shared?: boolean;
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
@@ -24,8 +26,10 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     const pinoPretty = require('pino-pretty') as (o: object) => pino.DestinationStream;
     return pino(base, pinoPretty({ colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
   }
-  // asynchronous writes keep logging off the request path's critical section; flushed on exit
-  return pino(base, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  // asynchronous writes keep logging off the request path's critical section; flushed on exit,
+  // and every 250 ms, so a quiet proxy's lines (listening, reloads, errors) show up at once
+  if (opts.shared) return pino(base, pino.destination({ dest: 1, sync: false, minLength: 2048, maxWrite: 4096, periodicFlush: 250 }));
+  return pino(base, pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 }));
 }
 
 /** the logger to use where nothing should be printed (library use, tests) */

@@ -32,7 +32,16 @@ export interface Budget {
   end(): void;
   /** why the current or last call was aborted, or null */
   aborted: string | null;
+  /**
+   * Test mode only (coverage): also call `fn` for every new line the state runs, with
+   * the running function's prototype. Install it before any user code runs. The
+   * production path never sets it and keeps a count-only hook.
+   */
+  setLineHook(fn: LineHook | null): void;
 }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type LineHook = (proto: any, line: number) => void;
 
 export function installBudget(L: LuaState): Budget {
   let used = 0;
@@ -43,6 +52,8 @@ export function installBudget(L: LuaState): Budget {
   let heapCap = Infinity;
   let active = false;
   let hookTicks = 0;
+  let lineHook: LineHook | null = null;
+  let mask = lua.LUA_MASKCOUNT;
 
   const state: Budget = {
     aborted: null,
@@ -58,11 +69,16 @@ export function installBudget(L: LuaState): Budget {
       limits.allocated = 0;
       state.aborted = null;
       active = true;
-      lua.lua_sethook(L, hook, lua.LUA_MASKCOUNT, HOOK_EVERY);
+      lua.lua_sethook(L, hook, mask, HOOK_EVERY);
     },
     end(): void {
       active = false;
-      if (state.aborted !== null) lua.lua_sethook(L, hook, lua.LUA_MASKCOUNT, HOOK_EVERY);
+      if (state.aborted !== null) lua.lua_sethook(L, hook, mask, HOOK_EVERY);
+    },
+    setLineHook(fn: LineHook | null): void {
+      lineHook = fn;
+      mask = fn ? lua.LUA_MASKCOUNT | lua.LUA_MASKLINE : lua.LUA_MASKCOUNT;
+      lua.lua_sethook(L, hook, mask, HOOK_EVERY);
     },
   };
 
@@ -81,7 +97,12 @@ export function installBudget(L: LuaState): Budget {
     return lua.lua_error(L1) as never;
   }
 
-  function hook(L1: LuaState): void {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  function hook(L1: LuaState, ar: any): void {
+    if (ar.event === lua.LUA_HOOKLINE) {
+      if (lineHook !== null) lineHook(ar.i_ci.func.value.p, ar.currentline);
+      return;
+    }
     if (!active) return;
     if (state.aborted !== null) abort(L1, state.aborted);
     used += HOOK_EVERY;

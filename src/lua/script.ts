@@ -12,6 +12,7 @@ import { newSandbox, where } from './state.js';
 import type { Budget, BudgetLimits } from './budget.js';
 import { errorText, errorMessage, displayPath, toPlain, pushPlain, functionWhere, type LuaPlain } from './values.js';
 import { LpxError, type ErrorCode } from '../core/errors.js';
+import type { LineCoverage } from './coverage.js';
 
 const req = createRequire(import.meta.url);
 const lobject = req('fengari/src/lobject.js') as { pushsvalue2s(L: LuaState, ts: unknown): void };
@@ -56,6 +57,8 @@ export interface ScriptOptions {
   loadLimits: BudgetLimits;
   /** limits for each route() call */
   routeLimits: BudgetLimits;
+  /** test mode only: record which lines run (luaproxy test --coverage) */
+  coverage?: LineCoverage;
 }
 
 export class LuaScript {
@@ -90,6 +93,7 @@ export class LuaScript {
     });
     this.L = sb.L;
     this.budget = sb.budget;
+    if (opts.coverage) this.budget.setLineHook(opts.coverage.onLine);
     const L = this.L;
     lua.lua_pushcfunction(L, (L1: LuaState) => {
       const msg = errorMessage(L1, 1);

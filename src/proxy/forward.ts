@@ -16,25 +16,77 @@ import { upstreamRequestHeaders, downstreamResponseHeaders } from './headers.js'
 import { classify, isIdempotent, type Failure } from './classify.js';
 import { sendError } from './respond.js';
 import type { BackendState } from '../balancer/backend.js';
+import { PICK_HASH } from '../balancer/backend-set.js';
+import { murmur3 } from '../balancer/hash.js';
+import { Limiter, concurrencyLimit } from './limit.js';
 
 export interface ForwardHooks {
   /** a backend answered or failed: feeds passive health */
   outcome(x: Exchange, backend: BackendState, ok: boolean, failure: Failure | null): void;
 }
 
+/** failover along the Host's hash order (the script did not return a proxy.hash pick) */
+const HOST_KEY = -2;
+
 export class Forwarder {
+  readonly limiter = new Limiter();
+
   constructor(
     private readonly upstreams: Upstreams,
     private readonly log: Logger,
     private readonly hooks: ForwardHooks,
   ) {}
 
-  forward(x: Exchange, index: number, path: string, overrides: ReadonlyArray<readonly [string, string | null]> | null): void {
+  /**
+   * Send `x` to backend `index`, or queue it when the backend is at its concurrency
+   * limit. `failoverKey` is the key hash whose candidate order a connect failure follows:
+   * -1 on the first attempt (take it from this route() call's proxy.hash pick, if the
+   * script returned that pick), HOST_KEY to use the Host's (hashed only on failure).
+   */
+  forward(x: Exchange, index: number, path: string, overrides: ReadonlyArray<readonly [string, string | null]> | null, failoverKey = -1): void {
     const cfg = x.cfg;
-    const spec = cfg.backends[index];
     const state = cfg.backendSet.list[index];
     x.backend = state;
     x.tried.push(index);
+    if (failoverKey < 0) {
+      const set = cfg.backendSet;
+      failoverKey = set.pickKind === PICK_HASH && set.pickIndex === index ? set.pickKey : HOST_KEY;
+    }
+    const limits = cfg.settings.limits;
+    const limit = concurrencyLimit(limits);
+    if (limit > 0 && (state.inflight >= limit || state.queued > 0)) {
+      this.queue(x, state, index, path, overrides, failoverKey);
+      return;
+    }
+    this.dispatch(x, state, index, path, overrides, failoverKey);
+  }
+
+  private queue(x: Exchange, state: BackendState, index: number, path: string, overrides: ReadonlyArray<readonly [string, string | null]> | null, failoverKey: number): void {
+    const res = x.res!;
+    const limits = x.cfg.settings.limits;
+    const onClose = () => { x.clientGone = true; cancel?.(); };
+    const cancel = this.limiter.wait(state, limits, {
+      run: () => {
+        res.removeListener('close', onClose);
+        if (x.clientGone || res.destroyed) return;
+        this.dispatch(x, state, index, path, overrides, failoverKey);
+      },
+      refuse: (timedOut) => {
+        res.removeListener('close', onClose);
+        const code = timedOut ? 'LPX_UPSTREAM_QUEUE_TIMEOUT' : 'LPX_UPSTREAM_OVERLOADED';
+        x.error = code;
+        x.status = 503;
+        sendError(res, 503, code, timedOut
+          ? `backend ${state.name} is at its limit of ${concurrencyLimit(limits)} requests and this one waited ${limits.queue_timeout}s in its queue`
+          : `backend ${state.name} is at its limit of ${concurrencyLimit(limits)} requests and its queue of ${limits.queue} is full`, 1);
+      },
+    });
+    if (cancel) res.once('close', onClose);
+  }
+
+  private dispatch(x: Exchange, state: BackendState, index: number, path: string, overrides: ReadonlyArray<readonly [string, string | null]> | null, failoverKey: number): void {
+    const cfg = x.cfg;
+    const spec = cfg.backends[index];
     const req = x.req;
     const s = cfg.settings;
     const headers = upstreamRequestHeaders(
@@ -43,7 +95,7 @@ export class Forwarder {
       { clientIp: x.client, proto: 'http' },
       overrides,
     );
-    const handler = new ForwardHandler(this, x, state, index, path, overrides);
+    const handler = new ForwardHandler(this, x, state, index, path, overrides, failoverKey);
     state.inflight++;
     state.requests++;
     x.dispatchedAt = performance.now();
@@ -70,12 +122,12 @@ export class Forwarder {
     const cfg = x.cfg;
     const bodyUntouched = !x.hasBody || !x.req.readableDidRead;
     if (failure.retry === 'connect' && x.retries < cfg.settings.retries.connect && bodyUntouched) {
-      const next = this.nextCandidate(x);
+      const next = this.nextCandidate(x, h.failoverKey);
       if (next >= 0) {
         x.retries++;
         h.state.retries++;
         this.log.warn({ host: x.host, path: x.path, backend: h.state.name, next: cfg.backends[next].name, code: failure.code, err: err.message }, 'backend connect failed; retrying on the next backend');
-        this.forward(x, next, h.path, h.overrides);
+        this.forward(x, next, h.path, h.overrides, h.failoverKey);
         return;
       }
     }
@@ -83,22 +135,35 @@ export class Forwarder {
       x.reusedRetried = true;
       x.retries++;
       h.state.retries++;
-      this.forward(x, h.index, h.path, h.overrides);
+      this.forward(x, h.index, h.path, h.overrides, h.failoverKey);
       return;
     }
-    x.error = failure.code;
     x.errorDetail = err.message;
-    const what = describeFailure(failure.code, h.state, cfg.settings.timeouts);
-    x.status = failure.status;
-    sendError(res, failure.status, failure.code, what);
+    let code = failure.code;
+    let status = failure.status;
+    let what = describeFailure(failure.code, h.state, cfg.settings.timeouts);
+    if (failure.retry === 'connect' && cfg.backendSet.panic) {
+      // every backend is down, drained or ejected: this was a try in panic mode
+      code = 'LPX_UPSTREAM_UNAVAILABLE';
+      status = 503;
+      what = `no backend is available (all are down, drained or ejected); the last try: ${what}`;
+    }
+    x.error = code;
+    x.status = status;
+    sendError(res, status, code, what);
   }
 
-  /** the failover choice: the key's next consistent-hash candidate that was not tried yet */
-  private nextCandidate(x: Exchange): number {
+  /** the failover choice: the key's next consistent-hash candidate that is available and was not tried yet */
+  private nextCandidate(x: Exchange, key: number): number {
     const set = x.cfg.backendSet;
-    const order = set.hashCandidates(x.hostBytes ?? new Uint8Array(0));
-    for (const i of order) if (!x.tried.includes(i) && set.list[i].available) return i;
+    if (key === HOST_KEY) key = murmur3(x.hostBytes ?? new Uint8Array(0));
+    for (const i of set.hashCandidates(key)) if (!x.tried.includes(i) && set.list[i].available) return i;
     return -1;
+  }
+
+  /** a request to `state` ended: a queued one may take its slot */
+  released(x: Exchange, state: BackendState): void {
+    if (state.queued > 0) this.limiter.release(state, concurrencyLimit(x.cfg.settings.limits));
   }
 
   /** the response had started when the backend failed: close the client connection */
@@ -141,6 +206,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     readonly index: number,
     readonly path: string,
     readonly overrides: ReadonlyArray<readonly [string, string | null]> | null,
+    readonly failoverKey: number,
   ) {
     const res = x.res!;
     // the client went away: stop the backend side too (no leaked upstream socket)
@@ -189,6 +255,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.done) return;
     this.done = true;
     this.state.inflight--;
+    this.fwd.released(this.x, this.state);
     this.x.res!.end();
     this.fwd.completed(this.x, this, this.status);
   }
@@ -197,6 +264,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.done) return;
     this.done = true;
     this.state.inflight--;
+    this.fwd.released(this.x, this.state);
     if (this.x.started) this.fwd.broken(this.x, this, err);
     else this.fwd.failed(this.x, this, err);
   }

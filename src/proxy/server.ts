@@ -122,6 +122,9 @@ export class ProxyServer {
       joinDuplicateHeaders: false,
       noDelay: true,
       requireHostHeader: true,
+      // Node checks header/request timeouts only this often (default 30 s, which let a
+      // slowloris client outlive timeouts.client_header by up to 30 s)
+      connectionsCheckingInterval: 1000,
     });
     this.applyTimeouts(server, cfg);
     server.on('request', this.onRequest);
@@ -190,6 +193,7 @@ export class ProxyServer {
     let outcome: RouteOutcome;
     try {
       x.pathBytes = Buffer.from(path, 'latin1');
+      x.cfg.backendSet.beginRoute(); // failover follows this call's proxy.hash key, if any
       outcome = x.cfg.route(hostBytes, x.pathBytes, req);
     } catch (e) {
       const err = isLpxError(e) ? e : new LpxError('LPX_ROUTE_ERROR', String((e as Error)?.message ?? e), { cause: e });
@@ -276,7 +280,14 @@ export class ProxyServer {
 
   /** recent routed requests (up to 256), for dry-running a new script and measuring moved hosts */
   recentSamples(): Array<{ host: Uint8Array; path: Uint8Array }> {
-    return this.sampleHosts.map((host, i) => ({ host, path: this.samplePaths[i] }));
+    // oldest first: the ring from the next write position round to the last write
+    const n = this.sampleHosts.length;
+    const out: Array<{ host: Uint8Array; path: Uint8Array }> = [];
+    for (let k = 0; k < n; k++) {
+      const i = (this.sampleAt + k) % n;
+      out.push({ host: this.sampleHosts[i], path: this.samplePaths[i] });
+    }
+    return out;
   }
 
   private finish(x: Exchange): void {

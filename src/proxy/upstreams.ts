@@ -11,6 +11,8 @@ import type { Settings } from '../config/defaults.js';
 
 export class Upstreams {
   private pools = new Map<string, Pool>();
+  /** pool keys of the live config, once a reload has happened */
+  private live: Set<string> | null = null;
 
   private key(origin: string, s: Settings): string {
     return `${origin}|${s.timeouts.connect}|${s.timeouts.backend_idle}|${s.limits.backend_connections}`;
@@ -33,6 +35,13 @@ export class Upstreams {
       });
       // a pool-level error must never become an uncaught 'error' event
       p.on('connectionError', () => {});
+      if (this.live && !this.live.has(k)) {
+        // a request of an older config (a retry after a reload) to an origin the live
+        // config dropped: serve it on a pool of its own, closed once its queue is done
+        const orphan = p;
+        queueMicrotask(() => { orphan.close().catch(() => {}); });
+        return p;
+      }
       this.pools.set(k, p);
     }
     return p;
@@ -41,6 +50,7 @@ export class Upstreams {
   /** keep the pools the new origins use; close the rest gracefully (in-flight requests finish) */
   retain(origins: readonly string[], s: Settings): void {
     const keep = new Set(origins.map((o) => this.key(o, s)));
+    this.live = keep;
     for (const [k, p] of this.pools) {
       if (keep.has(k)) continue;
       this.pools.delete(k);

@@ -8,7 +8,7 @@
  */
 import type { Config } from '../config/load.js';
 import type { Logger } from '../core/logger.js';
-import { isLpxError } from '../core/errors.js';
+import { LpxError, isLpxError } from '../core/errors.js';
 
 /** what the reloader swaps configs into (the proxy server, or a cluster primary) */
 export interface ReloadTarget {
@@ -24,31 +24,50 @@ export interface Sample {
 
 export interface ReloadResult {
   ok: boolean;
+  /** the version live after this attempt (unchanged when refused) */
   version: number;
+  /** content hash of the live script's files after this attempt */
   hash: string;
+  /** what asked for the reload: file, SIGHUP, admin, ... */
   trigger: string;
   at: string;
   durationMs: number;
+  /** the refusal, starting with `file:line:` when the script is at fault */
   error?: string;
   code?: string;
-  /** share of sampled recent requests whose backend changed */
+  /** `file:line` of the refusal, when known */
+  where?: string;
+  /** the hash of the refused script, when it got as far as loading */
+  refusedHash?: string;
+  /** share of the sampled recent hosts whose backend changed */
   moved?: number;
+  /** how many distinct recent hosts were compared */
   sampled?: number;
+  /** true when a file save left the script's content as it was: nothing was swapped */
+  unchanged?: boolean;
 }
+
+export type Validator = (cfg: Config) => void | Promise<void>;
 
 export interface ReloaderOptions {
   file: string;
   log: Logger;
   load: (file: string, previous: Config) => Config;
   samples: () => Sample[];
-  /** extra checks a new config must pass (the script's own tests) */
-  validators?: Array<(cfg: Config) => void>;
+  /** extra checks a new config must pass (the script's own tests); throw to refuse */
+  validators?: Validator[];
   onResult?: (r: ReloadResult) => void;
 }
 
 export class Reloader {
+  /** the live version: 1 for the script the proxy started with, +1 per swap */
   version = 1;
+  /** when the live version went live */
+  liveSince = new Date().toISOString();
+  /** the last 50 attempts, oldest first */
   readonly history: ReloadResult[] = [];
+  /** attempts since start (history is bounded; these are not) */
+  readonly counts = { ok: 0, refused: 0 };
   private running: Promise<ReloadResult> | null = null;
   private pending: Promise<ReloadResult> | null = null;
 
@@ -56,6 +75,12 @@ export class Reloader {
 
   get last(): ReloadResult | null {
     return this.history[this.history.length - 1] ?? null;
+  }
+
+  /** the last refusal, if any (stays visible after later successes) */
+  get lastRefused(): ReloadResult | null {
+    for (let i = this.history.length - 1; i >= 0; i--) if (!this.history[i].ok) return this.history[i];
+    return null;
   }
 
   /** reload now (or right after the reload in progress) */
@@ -73,21 +98,40 @@ export class Reloader {
     const t0 = performance.now();
     const old = this.target.config;
     const base = { trigger, at: new Date().toISOString() };
-    let next: Config;
+    let next: Config | null = null;
+    let stage: 'load' | 'check' | 'swap' = 'load';
     try {
       next = this.opts.load(this.opts.file, old);
-      const samples = this.opts.samples();
-      const dry = dryRun(old, next, samples);
-      for (const v of this.opts.validators ?? []) v(next);
+      stage = 'check';
+      if (trigger === 'file' && next.hash === old.hash && this.last?.ok !== false) {
+        // an editor touched the file, or another .lua file in the folder changed: nothing to do
+        restoreLive(old);
+        this.opts.log.debug({ trigger, hash: old.hash }, `reload skipped (${trigger}): the script's files are unchanged`);
+        return { ...base, ok: true, unchanged: true, version: this.version, hash: old.hash, durationMs: ms(t0) };
+      }
+      const dry = dryRun(old, next, this.opts.samples());
+      for (const v of this.opts.validators ?? []) await v(next);
+      stage = 'swap';
       await this.target.swap(next);
       this.version++;
+      this.liveSince = base.at;
       const r: ReloadResult = { ...base, ok: true, version: this.version, hash: next.hash, durationMs: ms(t0), moved: dry.moved, sampled: dry.sampled };
-      this.opts.log.info({ reload: r, files: [...next.files.keys()] }, `reload ${this.version} live (${trigger}): ${next.hash}, ${dry.sampled ? `${(dry.moved * 100).toFixed(1)}% of ${dry.sampled} recent requests change backend` : 'no recent requests to compare'}`);
+      this.counts.ok++;
+      const share = dry.sampled ? `${(dry.moved * 100).toFixed(1)}% of ${dry.sampled} recent host${dry.sampled === 1 ? '' : 's'} change backend` : 'no recent hosts to compare';
+      for (const w of next.warnings) this.opts.log.warn(w);
+      this.opts.log.info({ reload: r, files: [...next.files.keys()] }, `reload: version ${this.version} live (${trigger}), hash ${next.hash}, ${r.durationMs} ms; ${share}`);
       return this.record(r);
     } catch (e) {
-      const msg = (e as Error).message;
-      const r: ReloadResult = { ...base, ok: false, version: this.version, hash: old.hash, durationMs: ms(t0), error: msg, code: isLpxError(e) ? e.code : (e as NodeJS.ErrnoException).code ?? 'LPX_RELOAD_REFUSED' };
-      this.opts.log.error({ reload: r }, `reload refused (${trigger}); version ${this.version} keeps serving: ${msg}`);
+      if (next) restoreLive(old);
+      const err = e as Error & { code?: string; where?: string };
+      const r: ReloadResult = {
+        ...base, ok: false, version: this.version, hash: old.hash, durationMs: ms(t0),
+        error: err.message, code: isLpxError(e) ? e.code : stage === 'swap' ? 'LPX_RELOAD_LISTEN' : 'LPX_RELOAD_REFUSED',
+      };
+      if (err.where) r.where = err.where;
+      if (next) r.refusedHash = next.hash;
+      this.counts.refused++;
+      this.opts.log.error({ reload: r, traceback: (e as LpxError).traceback }, `reload refused (${trigger}); version ${this.version} (${old.hash}) keeps serving: ${err.message}`);
       return this.record(r);
     }
   }
@@ -95,7 +139,12 @@ export class Reloader {
   private record(r: ReloadResult): ReloadResult {
     this.history.push(r);
     if (this.history.length > 50) this.history.shift();
-    this.opts.onResult?.(r);
+    try {
+      this.opts.onResult?.(r);
+    } catch (e) {
+      // a listener's failure must not turn a swap that happened into a refusal
+      this.opts.log.error({ err: e }, `after reload ${r.version}: ${(e as Error).message}`);
+    }
     return r;
   }
 }
@@ -104,26 +153,71 @@ function ms(t0: number): number {
   return Math.round((performance.now() - t0) * 100) / 100;
 }
 
+/**
+ * Loading a config links its backend set to the live backend states (same name and URL)
+ * and may set their weights. When that config does not go live, give the states back to
+ * the live set so health changes keep resetting the live balancers' cached picks.
+ */
+function restoreLive(live: Config): void {
+  const set = live.backendSet;
+  live.backends.forEach((b, i) => { set.list[i].weight = b.weight; });
+  set.attach();
+  set.changed();
+}
+
 const SYNTHETIC: Sample = { host: Buffer.from('example.com'), path: Buffer.from('/') };
+/** the dry run blocks the event loop: a few distinct requests, within a time budget, are enough */
+const DRY_RUN_MAX = 64;
+const DRY_RUN_MS = 250;
+
+type Decision = ReturnType<Config['route']>;
+
+function label(d: Decision): string {
+  return d.kind === 'backend' ? `backend:${d.name}` : d.kind === 'respond' ? `status:${d.status}` : 'none';
+}
 
 /**
- * Route recent requests through the new script. Any error refuses it: a route() that
- * throws, exceeds its budget, or names a backend that does not exist. Also reports the
- * share of those requests whose backend differs from the old script's choice.
+ * Route recent requests (the newest first, each distinct host and path once, at most
+ * DRY_RUN_MAX of them or DRY_RUN_MS of work) through the new script. Any
+ * error refuses it: a route() that throws, exceeds its budget, or names a backend that
+ * does not exist. Also reports the share of distinct recent hosts whose decision differs
+ * from the old script's.
  */
 export function dryRun(old: Config, next: Config, samples: Sample[]): { moved: number; sampled: number } {
+  const all = samples.length ? samples : [SYNTHETIC];
+  const seen = new Set<string>();
+  /** host -> [old decision, new decision] of its most recent sample */
+  const byHost = new Map<string, [string | null, string]>();
+  const t0 = performance.now();
+  for (let i = all.length - 1; i >= 0 && seen.size < DRY_RUN_MAX; i--) {
+    if (seen.size > 0 && performance.now() - t0 > DRY_RUN_MS) break;
+    const s = all[i];
+    const host = Buffer.from(s.host.buffer, s.host.byteOffset, s.host.length).toString('latin1');
+    const path = Buffer.from(s.path.buffer, s.path.byteOffset, s.path.length).toString('latin1');
+    const key = `${host}\0${path}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    // route() sees a plain GET for the sample; scripts that read req get real values
+    const req = { method: 'GET', url: path, headers: { host }, socket: { remoteAddress: '127.0.0.1' } };
+    let b: Decision;
+    try {
+      b = next.route(s.host, s.path, req);
+    } catch (e) {
+      const err = e as Error & { where?: string; traceback?: string };
+      const msg = `${err.message} (dry run of route(${JSON.stringify(host)}, ${JSON.stringify(path)}) on a recent request)`;
+      throw new LpxError(isLpxError(e) ? e.code : 'LPX_ROUTE_ERROR', msg, { cause: e, where: err.where, traceback: err.traceback });
+    }
+    if (!samples.length || byHost.has(host)) continue;
+    let a: string | null;
+    try { a = label(old.route(s.host, s.path, req)); } catch { a = null; }
+    byHost.set(host, [a, label(b)]);
+  }
   let moved = 0;
   let compared = 0;
-  const all = samples.length ? samples : [SYNTHETIC];
-  for (const s of all) {
-    const b = next.route(s.host, s.path, null);
-    let a: ReturnType<Config['route']> | null = null;
-    try { a = old.route(s.host, s.path, null); } catch { a = null; }
-    if (a === null || !samples.length) continue;
+  for (const [a, b] of byHost.values()) {
+    if (a === null) continue;
     compared++;
-    const an = a.kind === 'backend' ? a.name : a.kind;
-    const bn = b.kind === 'backend' ? b.name : b.kind;
-    if (an !== bn) moved++;
+    if (a !== b) moved++;
   }
   return { moved: compared ? moved / compared : 0, sampled: compared };
 }

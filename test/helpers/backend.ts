@@ -25,7 +25,8 @@ export interface TestBackend {
   close(): Promise<void>;
 }
 
-export async function startBackend(name: string, handler?: http.RequestListener): Promise<TestBackend> {
+/** `port` 0 picks a free one; a fixed port brings a closed backend back where it was */
+export async function startBackend(name: string, handler?: http.RequestListener, port = 0): Promise<TestBackend> {
   const seen: TestBackend['seen'] = [];
   const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
@@ -60,10 +61,10 @@ export async function startBackend(name: string, handler?: http.RequestListener)
     });
   });
   server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    name, port, url: `http://127.0.0.1:${port}`, server, seen,
+    name, port: bound, url: `http://127.0.0.1:${bound}`, server, seen,
     close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
   };
 }

@@ -1,0 +1,163 @@
+---@meta luaproxy
+-- LuaLS type stubs for config.lua: the globals a script may set, the arguments of
+-- route() and what it may return, and every settings table with its default.
+-- These files are read by the Lua language server only; luaproxy never runs them.
+-- Point your editor at this folder (see .luarc.json in examples/ and README.md,
+-- "Editor support"). A test (test/luals-stubs.test.ts) keeps them in step with the code.
+
+-- ---------------------------------------------------------------------------------
+-- The globals a script sets
+-- ---------------------------------------------------------------------------------
+
+---Where the proxy listens: a port number (all interfaces), or `"host:port"`
+---(`"127.0.0.1:8080"`, `"[::1]:8080"`). Default `8080`.
+---@type integer|string
+listen = 8080
+
+---A backend: a URL string, or a table with a name and a weight.
+---@class luaproxy.Backend
+---@field name? string Unique name that route() returns. Defaults to the URL's `host:port`.
+---@field url string `"http://host:port"` (no path).
+---@field weight? number Share of traffic relative to the others (above 0). Default `1`.
+
+---The backends, in order. Each entry is a URL string (`"http://127.0.0.1:9001"`) or a
+---table `{ name = "app1", url = "http://10.0.0.5:8000", weight = 2 }`. Names are unique.
+---@type (string|luaproxy.Backend)[]
+backends = {}
+
+---The request as route() may read it. It is built lazily: a field costs something only
+---when the script reads it, so most scripts never touch `req`.
+---@class luaproxy.Request
+---@field method string The request method, upper case: `"GET"`, `"POST"`, ...
+---@field url string The request target as sent: path and query (`"/a/b?x=1"`).
+---@field query string? The query string without `?`, or nil when there is none.
+---@field headers table<string, string> Request headers by lower-case name; repeated headers are joined with `", "`.
+---@field client string The client's IP address.
+
+---Forward to a backend, and optionally rewrite the path and headers on the way.
+---@class luaproxy.Forward
+---@field backend string The name of a backend.
+---@field path? string New request path (and query) for the backend; must start with `/`.
+---@field headers? table<string, string|number|false> Headers to set on the request to the backend; `false` removes one.
+
+---Answer the client directly, without a backend.
+---@class luaproxy.Respond
+---@field status integer HTTP status, 200 to 599.
+---@field headers? table<string, string|number> Response headers, e.g. `{ location = "https://..." }`.
+---@field body? string Response body.
+
+---What route() may return: a backend name; nil for "no route" (the proxy answers 404);
+---`{ backend = ..., path = ..., headers = ... }` to forward with rewrites; or
+---`{ status = ..., headers = ..., body = ... }` to answer without a backend.
+---@alias luaproxy.RouteResult string|luaproxy.Forward|luaproxy.Respond|nil
+
+---The type of route(), for annotating your own: `---@type luaproxy.Route`.
+---@alias luaproxy.Route fun(host: string, path: string, req: luaproxy.Request): luaproxy.RouteResult
+
+---Called once per request to choose what happens to it. Runs under an instruction and
+---time budget (see `script`); an error or a budget overrun answers that request with 500
+---and is logged with file:line.
+---@param host string The Host header, lower-cased, without port or trailing dot.
+---@param path string The request path, without the query.
+---@param req luaproxy.Request Method, url, query, headers and client address (read lazily).
+---@return luaproxy.RouteResult
+function route(host, path, req) end
+
+---Optional routing tests of the script itself, rows in the same form as `routes { ... }`
+---in a test file: `{ "IronHand.example.com", "/", "web2" }`. `luaproxy test config.lua`
+---and `luaproxy check` run them, and a reload goes live only when they pass.
+---@type luaproxy.Case[]
+tests = nil
+
+-- ---------------------------------------------------------------------------------
+-- Settings tables. Every key is optional; a key that is not set keeps its default.
+-- Times are in seconds, sizes in bytes. An unknown key is refused with "did you mean".
+-- ---------------------------------------------------------------------------------
+
+---Timeouts, in seconds.
+---@class luaproxy.Timeouts
+---@field connect? number Seconds to open a TCP connection to a backend; then the next backend is tried. Default `5`.
+---@field header? number Seconds for a backend to send its response headers; then 504. Default `60`.
+---@field body? number Seconds a backend may stay silent in the middle of a response body; then the client connection is closed. Default `300`.
+---@field client_header? number Seconds a client has to send its request headers (stops slowloris). Default `20`.
+---@field client_request? number Seconds a client has to send its whole request, body included; 0 = no limit. Default `300`.
+---@field client_idle? number Seconds an idle keep-alive client connection stays open. Default `30`.
+---@field backend_idle? number Seconds an idle pooled connection to a backend is kept; keep it below the backends' own keep-alive timeout. Default `4`.
+---@field shutdown? number Seconds in-flight requests get to finish on SIGTERM/SIGINT before the process exits anyway. Default `30`.
+
+---@type luaproxy.Timeouts
+timeouts = {}
+
+---Retries. Only failures where nothing reached the backend are retried.
+---@class luaproxy.Retries
+---@field connect? integer Extra tries on the next candidate backend after a connect failure or connect timeout. Default `2`.
+---@field reused? boolean Retry once when a reused keep-alive connection was closed by the backend before any byte came back (idempotent methods only). Default `true`.
+
+---@type luaproxy.Retries
+retries = {}
+
+---Limits on connections, header sizes and queues.
+---@class luaproxy.Limits
+---@field client_connections? integer Client connections open at once; more are refused. Default `10000`.
+---@field header_size? integer Largest request header block in bytes; more gets 431. Default `16384`.
+---@field backend_connections? integer Pooled connections to one backend. Default `1024`.
+---@field backend_concurrency? integer Requests in flight to one backend at once; 0 = no limit. Default `0`.
+---@field queue? integer Requests that may wait for a backend's concurrency slot; more get 503 at once. Default `1000`.
+---@field queue_timeout? number Seconds a request may wait in that queue before 503. Default `5`.
+
+---@type luaproxy.Limits
+limits = {}
+
+---Budgets for the script itself, per route() call and for loading the file.
+---@class luaproxy.Script
+---@field instructions? integer VM instructions per route() call. Default `1000000`.
+---@field time? number Seconds of wall-clock time per route() call. Default `0.05`.
+---@field heap? integer Bytes the heap may grow during one route() call. Default `67108864`.
+---@field max_string? integer Largest string one operation may build, in bytes. Default `4194304`.
+---@field match_steps? integer Pattern-matching steps per string.find/match/gmatch/gsub call. Default `200000`.
+---@field load_instructions? integer VM instructions for running the script file once at load. Default `50000000`.
+---@field load_time? number Seconds for running the script file once at load. Default `2`.
+
+---@type luaproxy.Script
+script = {}
+
+---Active health checks and passive ejection.
+---@class luaproxy.Health
+---@field interval? number Seconds between active checks of one backend (jittered by ±10%); 0 turns active checks off. Default `5`.
+---@field timeout? number Seconds one check may take. Default `2`.
+---@field path? string HTTP path to check; nil means a TCP connect check. Default `nil`.
+---@field method? string HTTP method of the check. Default `"GET"`.
+---@field expect? integer|integer[] Statuses that count as healthy: one status, or a range `{ low, high }`. Default `{ 200, 399 }`.
+---@field rise? integer Good checks in a row to mark a down backend up. Default `2`.
+---@field fall? integer Failed checks in a row to mark an up backend down. Default `3`.
+---@field eject_after? integer Consecutive failed requests (connect errors, resets, 5xx) that eject a backend; 0 turns passive ejection off. Default `5`.
+---@field eject_time? number Seconds of the first ejection; doubles on each repeated ejection. Default `10`.
+---@field eject_max? number Longest ejection, in seconds. Default `300`.
+
+---@type luaproxy.Health
+health = {}
+
+---The admin listener: metrics, status page and admin API.
+---@class luaproxy.Admin
+---@field listen? string `"host:port"` of the admin listener (metrics, status, reload); nil = off unless --admin is given. Default `nil`.
+---@field token? string Bearer token the admin API requires; required when listen is not a loopback address. Default `nil`.
+
+---@type luaproxy.Admin
+admin = {}
+
+---@alias luaproxy.LogLevel "trace"|"debug"|"info"|"warn"|"error"|"fatal"|"silent"
+
+---Logging.
+---@class luaproxy.Log
+---@field level? luaproxy.LogLevel trace, debug, info, warn, error or silent. Default `"info"`.
+---@field access? boolean One line per request. Default `true`.
+
+---@type luaproxy.Log
+log = {}
+
+---Connection upgrades (WebSocket and others).
+---@class luaproxy.Upgrade
+---@field protocols? string[] Upgrade protocols passed through to backends (only when the backend answers 101). Default `{ "websocket" }`.
+
+---@type luaproxy.Upgrade
+upgrade = {}

@@ -1,0 +1,89 @@
+/**
+ * The /status document: what is live (script version, hash, files, listen address),
+ * how the last reloads went, every backend with its state and counters, the recent
+ * errors and the process' own vital signs. The status page renders exactly this.
+ */
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/load.js';
+import type { ReloadResult } from '../reload/reloader.js';
+import type { ProxyMetrics } from './metrics.js';
+import { openHandles, openFds } from './process-metrics.js';
+
+/** what the admin listener serves and controls: the `Running` handle of app.ts */
+export interface AdminTarget {
+  readonly config: Config;
+  readonly address: AddressInfo;
+  readonly server: { readonly active: number; readonly connections: number; readonly openTunnels: number; readonly address: AddressInfo | null };
+  readonly reloader: {
+    readonly version: number;
+    readonly history: readonly ReloadResult[];
+    readonly last: ReloadResult | null;
+    reload(trigger: string): Promise<ReloadResult>;
+  };
+}
+
+const startedAt = new Date(Date.now() - process.uptime() * 1000).toISOString();
+
+export function buildStatus(t: AdminTarget, metrics: ProxyMetrics, admin: string): Record<string, unknown> {
+  const cfg = t.config;
+  const addr = t.server.address ?? t.address;
+  const history = t.reloader.history;
+  let lastError: ReloadResult | null = null;
+  for (let i = history.length - 1; i >= 0; i--) if (!history[i].ok) { lastError = history[i]; break; }
+  const lag = metrics.lag();
+  const mem = process.memoryUsage();
+  const now = Date.now();
+  return {
+    version: t.reloader.version,
+    hash: cfg.hash,
+    file: cfg.file,
+    files: [...cfg.files.keys()].map(shortPath),
+    listen: `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`,
+    admin,
+    started_at: startedAt,
+    reload: {
+      last: t.reloader.last,
+      last_error: lastError ? { at: lastError.at, trigger: lastError.trigger, code: lastError.code ?? null, error: lastError.error ?? null } : null,
+      history: [...history].reverse(),
+    },
+    traffic: {
+      requests_in_flight: t.server.active,
+      client_connections: t.server.connections,
+      open_tunnels: t.server.openTunnels,
+      errors_total: metrics.recent.total,
+    },
+    // the backend's own view wins; these fill in what it does not say
+    backends: cfg.backendSet.list.map((b) => ({
+      drained: b.drained,
+      ejected_until: b.ejectedUntil > now ? new Date(b.ejectedUntil).toISOString() : null,
+      consecutive_failures: b.consecutiveFailures,
+      retries: b.retries,
+      last_error_at: b.lastErrorAt ? new Date(b.lastErrorAt).toISOString() : null,
+      ...b.view(),
+      ejections_total: metrics.ejectionsOf(b.name),
+    })),
+    recent_errors: metrics.recent.list(),
+    process: {
+      pid: process.pid,
+      node: process.version,
+      uptime_s: Math.round(process.uptime()),
+      rss_bytes: mem.rss,
+      heap_used_bytes: mem.heapUsed,
+      heap_total_bytes: mem.heapTotal,
+      event_loop_lag_ms: { p50: round(lag.p50 * 1000), p99: round(lag.p99 * 1000), max: round(lag.max * 1000) },
+      open_handles: openHandles(),
+      open_fds: openFds(),
+    },
+  };
+}
+
+/** relative to the working folder when inside it, absolute otherwise */
+function shortPath(f: string): string {
+  const r = path.relative(process.cwd(), f);
+  return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : f;
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}

@@ -1,0 +1,56 @@
+/**
+ * Two-phase reload across the workers of a cluster: every participant loads and
+ * validates the new script (prepare) and reports the hash of what it loaded; only when
+ * all of them succeeded with the hash the primary expects does anyone switch (commit).
+ * Otherwise everyone drops what it prepared (abort), and the old version keeps serving
+ * everywhere. Kept free of IPC so the protocol can be tested with plain objects.
+ */
+
+export type PrepareResult = { ok: true; hash: string } | { ok: false; error: string };
+
+export interface Participant {
+  readonly label: string;
+  prepare(): Promise<PrepareResult>;
+  commit(): Promise<void>;
+  abort(): void;
+}
+
+export type Outcome =
+  | { ok: true; committed: string[]; failedCommits: Array<{ label: string; error: string }> }
+  | { ok: false; error: string };
+
+export async function twoPhase(parts: readonly Participant[], expectHash: string, timeoutMs: number): Promise<Outcome> {
+  if (parts.length === 0) return { ok: false, error: 'no running worker to reload' };
+  const results = await Promise.all(parts.map((p) => withTimeout(p.prepare(), timeoutMs, `${p.label} did not finish loading the script within ${timeoutMs} ms`)));
+  const problems: string[] = [];
+  results.forEach((r, i) => {
+    if (!r.ok) problems.push(`${parts[i].label}: ${r.error}`);
+    else if (r.hash !== expectHash) problems.push(`${parts[i].label} loaded version ${r.hash}, expected ${expectHash} (the files changed during the reload)`);
+  });
+  if (problems.length) {
+    for (const p of parts) p.abort();
+    return { ok: false, error: problems.join('; ') };
+  }
+  const committed: string[] = [];
+  const failedCommits: Array<{ label: string; error: string }> = [];
+  await Promise.all(parts.map(async (p) => {
+    const r = await withTimeout(p.commit(), timeoutMs, `${p.label} did not confirm the switch within ${timeoutMs} ms`);
+    if (isFailure(r)) failedCommits.push({ label: p.label, error: r.error });
+    else committed.push(p.label);
+  }));
+  return { ok: true, committed, failedCommits };
+}
+
+function isFailure(r: unknown): r is { ok: false; error: string } {
+  return typeof r === 'object' && r !== null && (r as { ok?: unknown }).ok === false;
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T | { ok: false; error: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<{ ok: false; error: string }>((resolve) => { timer = setTimeout(() => resolve({ ok: false, error: message }), ms); });
+  try {
+    return await Promise.race([p.catch((e: Error) => ({ ok: false as const, error: e.message })), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

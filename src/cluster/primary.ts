@@ -1,0 +1,226 @@
+/**
+ * The cluster primary of `luaproxy run --workers N`: forks N workers that share the
+ * listen port (node:cluster), owns the script version and the reload triggers (file
+ * saves, SIGHUP), reloads in two phases so every worker runs the same version or none
+ * switches, runs the active health checks once for the machine and pushes each change
+ * to every worker, and replaces a worker that dies, loudly. It serves no traffic itself.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { loadConfig, type Config } from '../config/load.js';
+import { scriptLogger } from '../app.js';
+import { Reloader, type ReloadResult } from '../reload/reloader.js';
+import { FileWatcher } from '../reload/watch.js';
+import { HealthChecker } from '../health/checker.js';
+import { validateOwnTests } from '../testing/own-tests.js';
+import { LpxError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { twoPhase, type Participant, type PrepareResult } from './coordinator.js';
+import { encodeSource, isToPrimary, type HealthUpdate, type ToPrimary, type ToWorker } from './protocol.js';
+
+export interface PrimaryOptions {
+  file: string;
+  workers: number;
+  log: Logger;
+  /** reload when the script's files are saved (default true) */
+  watch?: boolean;
+  /** handle SIGHUP/SIGTERM/SIGINT (the CLI) */
+  signals?: boolean;
+  /** how long a worker may take to prepare or commit a reload */
+  reloadTimeoutMs?: number;
+}
+
+interface Slot {
+  id: number;
+  worker: Worker | null;
+  pid: number;
+  ready: boolean;
+  /** deaths in a row without a stable minute in between: the restart backoff grows with it */
+  deaths: number;
+  startedAt: number;
+}
+
+export interface ClusterHandle {
+  readonly reloader: Reloader;
+  readonly config: Config;
+  /** worker pids, by worker id */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
+  const log = opts.log.child({ role: 'primary' });
+  const fromScript = scriptLogger(log);
+  let config = loadConfig(opts.file, { log: fromScript });
+  for (const w of config.warnings) log.warn(w);
+  await validateOwnTests(config);
+  if (config.settings.admin.listen) log.warn({ admin: config.settings.admin.listen }, 'the admin listener is not available in cluster mode yet (see docs/cluster.md); it is off');
+  let version = 1;
+  let committedSource = sourceOf(config);
+  const slots: Slot[] = Array.from({ length: opts.workers }, (_, i) => ({ id: i + 1, worker: null, pid: 0, ready: false, deaths: 0, startedAt: 0 }));
+  let stopping = false;
+  const reloadTimeoutMs = opts.reloadTimeoutMs ?? 15_000;
+
+  // replies to prepare/commit, by message id and worker id
+  let nextId = 1;
+  const waiting = new Map<string, (m: ToPrimary) => void>();
+  const sendTo = (w: Worker | null, m: ToWorker) => { if (w && w.isConnected()) w.send(m); };
+
+  // health: checked here, once per machine; every change goes to every worker
+  const health = new HealthChecker({ log, backends: () => config.backendSet.list, settings: () => config.settings.health });
+  health.on('change', (c: { name: string; healthy: boolean; detail: string }) => {
+    const updates: HealthUpdate[] = [{ name: c.name, healthy: c.healthy, detail: c.detail }];
+    for (const s of slots) sendTo(s.worker, { t: 'health', updates });
+  });
+  const healthNow = (): HealthUpdate[] => health.snapshot().map((h) => ({ name: h.name, healthy: h.healthy, detail: h.detail }));
+
+  // the cluster is up when every first-generation worker serves
+  let listening: ((addr: string) => void) | null = null;
+  const allReady = new Promise<string>((resolve) => { listening = resolve; });
+
+  const fork = (slot: Slot) => {
+    const w = cluster.fork({ LPX_WORKER_ID: String(slot.id) });
+    slot.worker = w;
+    slot.pid = w.process.pid ?? 0;
+    slot.ready = false;
+    slot.startedAt = Date.now();
+    log.info({ worker: slot.id, pid: slot.pid }, `worker ${slot.id} starting (pid ${slot.pid})`);
+    w.on('message', (m: unknown) => {
+      if (!isToPrimary(m)) return;
+      // boot from the committed bytes, not the disk: the file may hold a refused edit
+      if (m.t === 'hello') return sendTo(w, { t: 'boot', file: config.file, source: committedSource, version, health: healthNow() });
+      if (m.t === 'ready') {
+        slot.ready = true;
+        log.info({ worker: slot.id, pid: m.pid, hash: m.hash }, `worker ${slot.id} (pid ${m.pid}) serving on ${m.address}:${m.port}`);
+        if (slots.every((x) => x.ready)) listening?.(`${m.address}:${m.port}`);
+        return;
+      }
+      if ('id' in m) waiting.get(`${m.id}:${slot.id}`)?.(m);
+    });
+    w.on('exit', (code, signal) => {
+      slot.ready = false;
+      slot.worker = null;
+      // a worker that never reported back must not leave a reload waiting forever
+      for (const [k, resolve] of waiting) if (k.endsWith(`:${slot.id}`)) resolve({ t: 'prepared', id: Number(k.split(':')[0]), ok: false, error: `worker ${slot.id} exited`, code: 'LPX_RELOAD_REFUSED' });
+      if (stopping) return;
+      const stable = Date.now() - slot.startedAt > 60_000;
+      slot.deaths = stable ? 1 : slot.deaths + 1;
+      const delay = slot.deaths <= 1 ? 0 : Math.min(30_000, 250 * 2 ** (slot.deaths - 2));
+      log.error({ worker: slot.id, pid: slot.pid, code, signal, restartInMs: delay }, `WORKER DIED: worker ${slot.id} (pid ${slot.pid}) exited with ${signal ? `signal ${signal}` : `code ${code}`}; starting a replacement${delay ? ` in ${delay} ms (it keeps dying)` : ''}`);
+      setTimeout(() => { if (!stopping) fork(slot); }, delay).unref();
+    });
+  };
+
+  const ask = (slot: Slot, id: number, m: ToWorker): Promise<ToPrimary> => new Promise((resolve) => {
+    const key = `${id}:${slot.id}`;
+    waiting.set(key, (reply) => { waiting.delete(key); resolve(reply); });
+    sendTo(slot.worker, m);
+  });
+
+  // the primary is the reload target: swap = prepare everywhere, then commit everywhere
+  const target = {
+    get config() { return config; },
+    async swap(next: Config): Promise<void> {
+      if (next.listen.host !== config.listen.host || next.listen.port !== config.listen.port) {
+        throw new LpxError('LPX_RELOAD_REFUSED', `listen changed from ${config.listen.host}:${config.listen.port} to ${next.listen.host}:${next.listen.port}; in cluster mode a new listen address needs a restart`);
+      }
+      const source = sourceOf(next);
+      const id = nextId++;
+        const parts: Participant[] = slots.filter((s) => s.worker).map((s) => ({
+          label: `worker ${s.id} (pid ${s.pid})`,
+          prepare: async (): Promise<PrepareResult> => {
+            const r = await ask(s, id, { t: 'prepare', id, source });
+            return r.t === 'prepared' ? (r.ok ? { ok: true, hash: r.hash } : { ok: false, error: r.error }) : { ok: false, error: 'unexpected reply' };
+          },
+          commit: async () => {
+            const r = await ask(s, id, { t: 'commit', id, version: version + 1 });
+            if (r.t !== 'committed' || !r.ok) throw new Error(r.t === 'committed' ? r.error ?? 'commit failed' : 'unexpected reply');
+          },
+          abort: () => { waiting.delete(`${id}:${s.id}`); sendTo(s.worker, { t: 'abort', id }); },
+        }));
+        const out = await twoPhase(parts, next.hash, reloadTimeoutMs);
+        if (!out.ok) {
+          config.backendSet.attach();
+          throw new LpxError('LPX_RELOAD_REFUSED', out.error);
+        }
+        config = next;
+        committedSource = source;
+        config.backendSet.attach();
+        version++;
+        health.sync();
+        for (const f of out.failedCommits) {
+          // it could not switch: restart it, and it boots from the committed version
+          const slot = slots.find((s) => `worker ${s.id} (pid ${s.pid})` === f.label);
+          log.error({ worker: slot?.id, error: f.error }, `${f.label} failed to switch to version ${version}: ${f.error}; restarting it on the new version`);
+          slot?.worker?.process.kill('SIGKILL');
+        }
+    },
+  };
+
+  const watcher = new FileWatcher(() => void reloader.reload('file'));
+  const reloader = new Reloader(target, {
+    file: opts.file,
+    log,
+    load: (file, previous) => loadConfig(file, { previous, log: fromScript }),
+    samples: () => [],
+    validators: [validateOwnTests],
+    onResult: (r: ReloadResult) => { if (opts.watch !== false) watcher.watch(config.files.keys()); void r; },
+  });
+  if (opts.watch !== false) watcher.watch(config.files.keys());
+
+  cluster.setupPrimary({ silent: false });
+  for (const s of slots) fork(s);
+  health.start();
+  const addr = await allReady;
+  log.info({ listen: addr, workers: opts.workers, version, hash: config.hash }, `luaproxy cluster: ${opts.workers} workers on ${addr}`);
+
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    watcher.close();
+    health.stop();
+    const deadline = (config.settings.timeouts.shutdown + 5) * 1000;
+    await Promise.all(slots.map((s) => new Promise<void>((resolve) => {
+      const w = s.worker;
+      if (!w) return resolve();
+      const t = setTimeout(() => { w.process.kill('SIGKILL'); }, deadline);
+      w.once('exit', () => { clearTimeout(t); resolve(); });
+      sendTo(w, { t: 'shutdown' });
+    })));
+  };
+
+  if (opts.signals) {
+    process.on('SIGHUP', () => void reloader.reload('SIGHUP'));
+    const shutdown = (sig: string) => {
+      log.info({ signal: sig }, `${sig}: stopping the workers gracefully (deadline ${config.settings.timeouts.shutdown}s)`);
+      void stop().then(() => {
+        log.info('all workers stopped; bye');
+        log.flush?.();
+        setImmediate(() => process.exit(0));
+      });
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+  }
+
+  return {
+    reloader,
+    get config() { return config; },
+    pids: () => slots.map((s) => s.pid),
+    stop,
+  };
+}
+
+function sourceOf(cfg: Config): string {
+  const b = cfg.files.get(cfg.file);
+  if (!b) throw new LpxError('LPX_CONFIG_FILE', `${cfg.file}: the loaded script's bytes are missing`);
+  return encodeSource(b);
+}
+
+/** `--workers N` or `auto` (one per core) */
+export function parseWorkers(v: string | undefined, cores: number): number {
+  if (v === undefined || v === '') return 1;
+  if (v === 'auto') return Math.max(1, cores);
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new LpxError('LPX_CLI_USAGE', `--workers: expected a whole number from 1 to 1024 or "auto", got ${JSON.stringify(v)}`);
+  return n;
+}

@@ -1,0 +1,43 @@
+/**
+ * The messages a cluster primary and its workers exchange over the IPC channel. The
+ * primary owns the script version: it boots each worker with the committed script
+ * bytes, runs reloads in two phases (prepare everywhere, then commit everywhere, or
+ * abort everywhere), and pushes the health results of the checks it runs once per
+ * machine.
+ */
+
+/** primary -> worker */
+export type ToWorker =
+  | { t: 'boot'; file: string; source: string; version: number; health: HealthUpdate[] }
+  | { t: 'prepare'; id: number; source: string }
+  | { t: 'commit'; id: number; version: number }
+  | { t: 'abort'; id: number }
+  | { t: 'health'; updates: HealthUpdate[] }
+  | { t: 'shutdown' };
+
+/** worker -> primary */
+export type ToPrimary =
+  | { t: 'hello' }
+  | { t: 'ready'; pid: number; address: string; port: number; hash: string }
+  | { t: 'prepared'; id: number; ok: true; hash: string }
+  | { t: 'prepared'; id: number; ok: false; error: string; code: string }
+  | { t: 'committed'; id: number; ok: boolean; error?: string };
+
+export interface HealthUpdate {
+  name: string;
+  healthy: boolean;
+  detail: string;
+}
+
+/** script bytes travel base64-encoded (IPC is JSON) */
+export function encodeSource(b: Buffer): string {
+  return b.toString('base64');
+}
+
+export function decodeSource(s: string): Buffer {
+  return Buffer.from(s, 'base64');
+}
+
+export function isToPrimary(m: unknown): m is ToPrimary {
+  return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string';
+}

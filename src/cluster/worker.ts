@@ -1,0 +1,114 @@
+/**
+ * A cluster worker: a whole proxy (the same start() as a single process) that takes its
+ * script version from the primary instead of the disk and the file watcher. It boots
+ * from the bytes the primary committed, prepares/commits/aborts reloads when told, runs
+ * no health checks of its own (the primary's results are applied), and stops
+ * gracefully when the primary says so or goes away.
+ */
+import { loadConfig, type Config } from '../config/load.js';
+import { start, scriptLogger, type Running } from '../app.js';
+import { dryRun } from '../reload/reloader.js';
+import { isLpxError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { decodeSource, type ToWorker, type ToPrimary } from './protocol.js';
+
+export interface WorkerOptions {
+  file: string;
+  /** the process logger; the worker adds its id and pid to every line */
+  log: Logger;
+  followLogLevel?: boolean;
+}
+
+function send(m: ToPrimary): void {
+  process.send?.(m);
+}
+
+export async function runWorker(opts: WorkerOptions): Promise<void> {
+  const id = Number(process.env.LPX_WORKER_ID ?? 0);
+  const log = opts.log.child({ worker: id, pid: process.pid });
+  const fromScript = scriptLogger(log);
+  // messages that arrive before the proxy is up wait their turn
+  const queue: ToWorker[] = [];
+  let handle: ((m: ToWorker) => void) | null = null;
+  process.on('message', (m: ToWorker) => (handle ? handle(m) : queue.push(m)));
+
+  const boot = await new Promise<Extract<ToWorker, { t: 'boot' }>>((resolve) => {
+    handle = (m) => { if (m.t === 'boot') { handle = null; resolve(m); } else queue.push(m); };
+    send({ t: 'hello' });
+  });
+  const running: Running = await start({
+    file: opts.file, source: decodeSource(boot.source), log, watch: false, signals: false,
+    healthChecks: 'remote', admin: false, followLogLevel: opts.followLogLevel,
+  });
+  for (const u of boot.health) running.health.apply(u.name, u.healthy, u.detail);
+
+  let pending: { id: number; next: Config } | null = null;
+  let stopping = false;
+  const shutdown = (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ inflight: running.server.active }, `worker ${id}: ${why}; finishing in-flight requests`);
+    void running.stop().then(({ forced }) => {
+      log.info({ forced }, `worker ${id} stopped`);
+      log.flush?.();
+      setImmediate(() => process.exit(0));
+    });
+  };
+
+  const onMessage = (m: ToWorker) => {
+    switch (m.t) {
+      case 'prepare': {
+        try {
+          const old = running.config;
+          const next = loadConfig(opts.file, { previous: old, source: decodeSource(m.source), log: fromScript });
+          if (next.listen.host !== old.listen.host || next.listen.port !== old.listen.port) {
+            throw new Error(`listen changed from ${old.listen.host}:${old.listen.port} to ${next.listen.host}:${next.listen.port}; in cluster mode a new listen address needs a restart`);
+          }
+          dryRun(old, next, running.server.recentSamples());
+          pending = { id: m.id, next };
+          send({ t: 'prepared', id: m.id, ok: true, hash: next.hash });
+        } catch (e) {
+          // loading wired the shared backend states to the new set: give them back
+          running.config.backendSet.attach();
+          send({ t: 'prepared', id: m.id, ok: false, error: (e as Error).message, code: isLpxError(e) ? e.code : 'LPX_RELOAD_REFUSED' });
+        }
+        break;
+      }
+      case 'commit': {
+        const p = pending;
+        pending = null;
+        if (!p || p.id !== m.id) { send({ t: 'committed', id: m.id, ok: false, error: 'nothing prepared for this reload' }); break; }
+        running.server.swap(p.next).then(() => {
+          running.health.sync();
+          log.info({ version: m.version, hash: p.next.hash }, `worker ${id}: version ${m.version} live (${p.next.hash})`);
+          send({ t: 'committed', id: m.id, ok: true });
+        }, (e: Error) => send({ t: 'committed', id: m.id, ok: false, error: e.message }));
+        break;
+      }
+      case 'abort':
+        if (pending?.id === m.id) { pending = null; running.config.backendSet.attach(); }
+        break;
+      case 'health':
+        for (const u of m.updates) running.health.apply(u.name, u.healthy, u.detail);
+        break;
+      case 'shutdown':
+        shutdown('asked to stop');
+        break;
+      default:
+        break;
+    }
+  };
+  handle = onMessage;
+  for (const m of queue.splice(0)) onMessage(m);
+
+  // the primary coordinates shutdown; a terminal's Ctrl-C or a stray SIGHUP reaching the
+  // whole process group must not stop or reload one worker on its own
+  process.on('SIGINT', () => {});
+  process.on('SIGHUP', () => {});
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // the primary went away (killed): never keep serving an orphan version
+  process.on('disconnect', () => shutdown('the primary went away'));
+
+  const a = running.address;
+  send({ t: 'ready', pid: process.pid, address: a.address, port: a.port, hash: running.config.hash });
+}

@@ -1,0 +1,113 @@
+/**
+ * The compact table form of routing tests: one case per row, either positional
+ * `{ "IronHand.example.com", "/", "web2" }` or named
+ * `{ host = "a.example.com", path = "/x", down = { "web2" }, expect = "web3" }`.
+ * Used by `routes { ... }` in test files and by a script's own `tests` global.
+ */
+import { LpxError } from '../core/errors.js';
+import type { LuaPlain } from '../lua/values.js';
+import { checkExpectation, compare, type Mismatch, type Outcome } from './expect.js';
+import { luaResult, type RouteRequest, type RoutingScript } from './routing.js';
+
+export interface RouteCase {
+  name: string;
+  host: string;
+  path: string;
+  expect: LuaPlain;
+  request: RouteRequest;
+  down: string[];
+  drained: string[];
+  weights: Record<string, number>;
+}
+
+const KEYS = ['host', 'path', 'expect', 'name', 'method', 'query', 'headers', 'client', 'down', 'drained', 'weights'];
+
+/** read one row; throws LPX_TEST_USAGE saying what is wrong with it */
+export function parseCase(row: LuaPlain): RouteCase {
+  if (row === null || typeof row !== 'object') {
+    throw new LpxError('LPX_TEST_USAGE', `a case must be a table like { "host", "/path", "backend" }, got ${row === null ? 'nil' : typeof row}`);
+  }
+  const get = (k: string, i: number): LuaPlain | undefined => {
+    if (Array.isArray(row)) return row[i - 1];
+    const o = row as Record<string, LuaPlain>;
+    return o[k] ?? o[String(i)];
+  };
+  if (!Array.isArray(row)) {
+    for (const k of Object.keys(row)) {
+      if (!KEYS.includes(k) && !['1', '2', '3'].includes(k)) throw new LpxError('LPX_TEST_USAGE', `unknown field "${k}" in a case; use ${KEYS.join(', ')}`);
+    }
+  }
+  const host = get('host', 1);
+  if (typeof host !== 'string') throw new LpxError('LPX_TEST_USAGE', `a case needs a host (a string) first or as host = "...", got ${host === undefined || host === null ? 'nil' : JSON.stringify(host)}`);
+  const path = get('path', 2) ?? '/';
+  if (typeof path !== 'string' || !path.startsWith('/')) throw new LpxError('LPX_TEST_USAGE', `a case's path must be a string starting with "/", got ${JSON.stringify(path)}`);
+  const exp = Array.isArray(row) ? row[2] : ((row as Record<string, LuaPlain>).expect !== undefined ? (row as Record<string, LuaPlain>).expect : (row as Record<string, LuaPlain>)['3']);
+  checkExpectation(exp);
+  const o = Array.isArray(row) ? {} : (row as Record<string, LuaPlain>);
+  const names = (k: 'down' | 'drained'): string[] => {
+    const v = o[k];
+    if (v === undefined || v === null) return [];
+    if (typeof v === 'string') return [v];
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+    throw new LpxError('LPX_TEST_USAGE', `${k} must be a backend name or a list of names`);
+  };
+  const weights: Record<string, number> = {};
+  if (o.weights !== undefined) {
+    if (typeof o.weights !== 'object' || o.weights === null) throw new LpxError('LPX_TEST_USAGE', 'weights must be a table like { web1 = 3 }');
+    for (const [k, v] of Object.entries(o.weights)) {
+      if (typeof v !== 'number') throw new LpxError('LPX_TEST_USAGE', `weights.${k} must be a number`);
+      weights[k] = v;
+    }
+  }
+  const headers: Record<string, string> = {};
+  if (o.headers !== undefined) for (const [k, v] of Object.entries(o.headers as Record<string, LuaPlain>)) headers[k] = String(v);
+  const down = names('down');
+  const drained = names('drained');
+  const state = [...down.map((n) => `${n} down`), ...drained.map((n) => `${n} drained`), ...Object.entries(weights).map(([n, w]) => `${n} weight ${w}`)];
+  return {
+    name: typeof o.name === 'string' ? o.name : `${host} ${path}${state.length ? ` (${state.join(', ')})` : ''}`,
+    host,
+    path,
+    expect: exp as LuaPlain,
+    request: {
+      method: typeof o.method === 'string' ? o.method : undefined,
+      query: typeof o.query === 'string' ? o.query : undefined,
+      headers,
+      client: typeof o.client === 'string' ? o.client : undefined,
+    },
+    down,
+    drained,
+    weights,
+  };
+}
+
+export interface CaseFailure extends Mismatch {
+  /** what route returned, in Lua syntax, or the error it raised */
+  returned: string;
+  traceback?: string;
+}
+
+/** run one case from a clean backend state; null when it passes */
+export function runCase(script: RoutingScript, c: RouteCase): CaseFailure | null {
+  script.reset();
+  for (const n of c.down) script.down(n);
+  for (const n of c.drained) script.drain(n);
+  for (const [n, w] of Object.entries(c.weights)) script.weight(n, w);
+  const outcome = routeOutcome(script, c.host, c.path, c.request);
+  const q = c.path.indexOf('?');
+  const miss = compare(c.expect, q < 0 ? c.path : c.path.slice(0, q), outcome);
+  if (!miss) return null;
+  return { ...miss, returned: returnedText(outcome), traceback: (outcome.error as { traceback?: string } | undefined)?.traceback };
+}
+
+export function routeOutcome(script: RoutingScript, host: string, path: string, request: RouteRequest): Outcome {
+  try {
+    return { result: script.route(host, path, request) };
+  } catch (e) {
+    return { error: e as Error };
+  }
+}
+
+export function returnedText(o: Outcome): string {
+  return o.error ? `(error) ${o.error.message}` : luaResult(o.result);
+}

@@ -1,0 +1,89 @@
+/**
+ * Properties every routing script should have, checked over a list of requests
+ * (`luaproxy check --hosts FILE`): a host routes the same in any letter case, and so does
+ * a host name that appears inside the path (the hosting platform's
+ * /user/<name>/webapps/<domain>/reload URL); and every backend name route returns exists.
+ */
+import { RoutingScript } from './routing.js';
+import { target, type SampleRequest } from './diff.js';
+import { isLpxError } from '../core/errors.js';
+
+export interface PropertyProblem {
+  host: string;
+  path: string;
+  /** the variant that routed differently, when the problem is a difference */
+  variant?: SampleRequest;
+  message: string;
+}
+
+/** a path segment that reads as a host name: labels joined by dots, the last one letters */
+const HOST_SEGMENT = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\.?$/;
+
+export function checkHostProperties(file: string, sample: SampleRequest[], opts: { source?: string | Buffer; limit?: number } = {}): PropertyProblem[] {
+  const s = RoutingScript.load(file, { source: opts.source });
+  const problems: PropertyProblem[] = [];
+  const limit = opts.limit ?? 20;
+  const dest = (host: string, path: string): { to?: string; error?: string } => {
+    try {
+      return { to: target(s.route(host, path)) };
+    } catch (e) {
+      return { error: isLpxError(e, 'LPX_ROUTE_NO_BACKEND') ? `a backend that does not exist: ${(e as Error).message}` : (e as Error).message };
+    }
+  };
+  for (const r of sample) {
+    if (problems.length >= limit) break;
+    const base = dest(r.host, r.path);
+    if (base.error !== undefined) {
+      problems.push({ ...r, message: `route failed: ${base.error}` });
+      continue;
+    }
+    for (const v of variants(r)) {
+      const d = dest(v.host, v.path);
+      const got = d.error !== undefined ? `an error (${d.error})` : d.to;
+      if (got !== base.to) {
+        const where = v.host !== r.host ? 'the host' : 'a host name in the path';
+        problems.push({ ...r, variant: v, message: `${where} routes differently by letter case: ${r.host} ${r.path} -> ${base.to}, but ${v.host} ${v.path} -> ${got}` });
+        break;
+      }
+    }
+  }
+  return problems;
+}
+
+function variants(r: SampleRequest): SampleRequest[] {
+  const out: SampleRequest[] = [];
+  for (const h of [r.host.toUpperCase(), r.host.toLowerCase(), mixed(r.host)]) if (h !== r.host) out.push({ host: h, path: r.path });
+  const segs = r.path.split('/');
+  segs.forEach((seg, i) => {
+    if (!HOST_SEGMENT.test(seg)) return;
+    for (const alt of [seg.toUpperCase(), seg.toLowerCase(), mixed(seg)]) {
+      if (alt === seg) continue;
+      const copy = segs.slice();
+      copy[i] = alt;
+      out.push({ host: r.host, path: copy.join('/') });
+    }
+  });
+  return dedupe(out);
+}
+
+function mixed(s: string): string {
+  let up = true;
+  let out = '';
+  for (const c of s) {
+    if (/[a-z]/i.test(c)) {
+      out += up ? c.toUpperCase() : c.toLowerCase();
+      up = !up;
+    } else out += c;
+  }
+  return out;
+}
+
+function dedupe(list: SampleRequest[]): SampleRequest[] {
+  const seen = new Set<string>();
+  return list.filter((r) => {
+    const k = `${r.host} ${r.path}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

@@ -1,0 +1,30 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { startBackend, type TestBackend } from './helpers/backend.js';
+import { waitFor, connectionsOf } from './helpers/reload.js';
+import { Upstreams } from '../src/proxy/upstreams.js';
+import { defaults, type Settings } from '../src/config/defaults.js';
+
+// A retry of a request routed before a reload may go to a backend the reload removed:
+// it is served, but its pool must not stay behind.
+describe('a request of an older config to a backend the live config dropped', () => {
+  let a: TestBackend, b: TestBackend, up: Upstreams;
+  afterEach(async () => { await up?.closeAll(true); await Promise.all([a, b].map((x) => x?.close())); });
+
+  it('is served on a pool of its own that closes when the request is done', async () => {
+    [a, b] = await Promise.all([startBackend('a'), startBackend('b')]);
+    const s = structuredClone(defaults) as unknown as Settings;
+    s.timeouts.backend_idle = 60;
+    up = new Upstreams();
+    up.get(a.url, s);
+    up.get(b.url, s);
+    up.retain([a.url], s); // b was removed by a reload
+
+    const late = up.get(b.url, s);
+    const { statusCode, body } = await late.request({ path: '/', method: 'GET' });
+    expect(statusCode).toBe(200);
+    expect(JSON.parse(await body.text()).backend).toBe('b');
+    expect(up.size).toBe(1);
+    expect(late.closed).toBe(true);
+    await waitFor(async () => (await connectionsOf(b.server)) === 0, 3000, 'the late pool\'s connection to close');
+  });
+});
