@@ -27,7 +27,7 @@ end`);
     expect(r.headers['x-luaproxy-error']).toBe('LPX_UPSTREAM_REFUSED');
     expect(r.body.toString()).toMatch(/backend dead .* refused the connection/);
     const lines = p.logs.filter((l) => l.msg === 'request' && l.host === 'dead.example');
-    expect(lines.at(-1)).toMatchObject({ status: 502, backend: 'dead', error: 'LPX_UPSTREAM_REFUSED' });
+    expect(lines.at(-1)).toMatchObject({ status: 502, route: 'forward', backend: 'dead', error: 'LPX_UPSTREAM_REFUSED' });
   });
 
   it('answers 504 when the backend sends no headers in time', async () => {
@@ -59,7 +59,7 @@ end`);
     expect(r.headers['x-luaproxy-error']).toBe('LPX_ROUTE_ERROR');
     const lines = p.logs.filter((l) => l.error === 'LPX_ROUTE_ERROR');
     expect(lines).toHaveLength(1); // logged once, as one structured line
-    expect(lines[0]).toMatchObject({ msg: 'request', status: 500, level: 50 });
+    expect(lines[0]).toMatchObject({ msg: 'request', status: 500, level: 50, route: 'error' });
     expect(lines[0].detail).toMatch(/config\.lua:\d+: boom$/);
     expect(String(lines[0].traceback)).toMatch(/in function 'route'/);
     expect((await get(p.url + '/', { host: 'x' })).status).toBe(200);

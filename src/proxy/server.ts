@@ -200,10 +200,12 @@ export class ProxyServer {
       x.error = err.code;
       x.errorDetail = err.message;
       x.traceback = err.traceback ?? null;
+      x.decision = 'error';
       this.observer.scriptError(err);
       send(500, err.code, 'the routing script failed for this request (see the proxy log)');
       return null;
     }
+    x.decision = outcome.kind === 'backend' ? 'forward' : outcome.kind;
     if (outcome.kind === 'backend') {
       const rewritten = outcome.path === null ? url : outcome.path + (q < 0 ? '' : url.slice(q));
       return { outcome, path: rewritten };
@@ -308,6 +310,7 @@ export class ProxyServer {
         host: x.host,
         path: x.path,
         status: x.status,
+        route: x.decision,
         backend: x.backend?.name ?? null,
         ms: Math.round(ms * 100) / 100,
         upstream_ms: x.upstreamMs < 0 ? null : Math.round(x.upstreamMs * 100) / 100,
