@@ -29,6 +29,22 @@ describe('luaproxy test and luaproxy diff on the command line', () => {
     }
   });
 
+  it('check --hosts exits 1 naming the request that routes differently by case', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-testing-cli-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'c.lua'), 'backends = { { name = "a", url = "http://127.0.0.1:1" }, { name = "b", url = "http://127.0.0.1:2" }, { name = "c", url = "http://127.0.0.1:3" }, { name = "d", url = "http://127.0.0.1:4" } }\nfunction route(h, p, req) return proxy.hash(req.headers.host) end\n');
+      fs.writeFileSync(path.join(dir, 'hosts.txt'), 'ironhand.example.com /\nwww.example.com /\nblog.example.com /\n');
+      const r = run('check', path.join(dir, 'c.lua'), '--hosts', path.join(dir, 'hosts.txt'));
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/the host routes differently by letter case: [\w.]+ \/ -> \w, but \S+ \/ -> \w/);
+      const ok = run('check', 'examples/hosting.lua', '--hosts', path.join(dir, 'hosts.txt'));
+      expect(ok.status).toBe(0);
+      expect(ok.stdout).toMatch(/3 requests from .* route alike in any letter case/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('diff prints the moved share and guards a deploy with --max-moved', () => {
     const r = run('diff', 'examples/minimal.lua', 'examples/hosting.lua', '--max-moved', '0.5');
     expect(r.status).toBe(1); // every host moves: the backend names differ

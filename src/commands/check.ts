@@ -16,15 +16,18 @@ export function registerCheck(program: Command): void {
       const cfg = loadConfig(file, { log: () => {} });
       for (const w of cfg.warnings) process.stderr.write(`warning: ${w}\n`);
       validateOwnTests(cfg); // the script's own `tests`, as a reload would run them
+      let checked = '';
       if (o.hosts) {
-        const problems = checkHostProperties(cfg.file, readSample(o.hosts), { source: cfg.files.get(cfg.file) });
+        const sample = readSample(o.hosts);
+        const problems = checkHostProperties(cfg.file, sample, { source: cfg.files.get(cfg.file) });
         for (const p of problems) process.stderr.write(`${file}: ${p.message}\n`);
         if (problems.length) {
           process.exitCode = 1;
           return;
         }
+        checked = `; ${sample.length} request${sample.length === 1 ? '' : 's'} from ${o.hosts} route alike in any letter case, to existing backends`;
       }
       const routeAt = cfg.script.functionWhere('route');
-      process.stdout.write(`${file}: ok: listen ${cfg.listen.host}:${cfg.listen.port}, ${cfg.backends.length} backend${cfg.backends.length === 1 ? '' : 's'} (${cfg.backends.map((b) => b.name).join(', ')}), route at ${routeAt}\n`);
+      process.stdout.write(`${file}: ok: listen ${cfg.listen.host}:${cfg.listen.port}, ${cfg.backends.length} backend${cfg.backends.length === 1 ? '' : 's'} (${cfg.backends.map((b) => b.name).join(', ')}), route at ${routeAt}${checked}\n`);
     });
 }
