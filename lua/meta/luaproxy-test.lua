@@ -73,7 +73,7 @@ NO_ROUTE = false
 function test(name, fn) end
 
 ---Register one test per row; each row runs with every backend up, plus its own
----`down`, `drained` and `weights`. `routes "name" { ... }` prefixes the rows' names.
+---`down`, `drained` and `weights`. `routes("name", { ... })` prefixes the rows' names.
 ---@param cases luaproxy.Case[]
 ---@overload fun(group: string, cases: luaproxy.Case[])
 function routes(cases) end
