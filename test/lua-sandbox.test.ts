@@ -57,6 +57,10 @@ describe('the Lua sandbox', () => {
     expect(() => evalInRoute('require("../x").answer', 'c.lua', dir)).toThrow(/bad module name/);
   });
 
+  it('does not load the editor stubs in lua/meta, which would shadow the real proxy module', () => {
+    expect(() => evalInRoute('require("meta.proxy")')).toThrow(/module 'meta.proxy' not found/);
+  });
+
   it('sends print to the log with file:line', () => {
     const lines: string[] = [];
     const cfg = loadConfig('p.lua', { source: 'function route(h, p)\n  print("hello", 1)\n  return nil\nend', log: (level, msg, where) => lines.push(`${level} ${where} ${msg}`) });

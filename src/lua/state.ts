@@ -158,7 +158,9 @@ function installRequire(L: LuaState, opts: SandboxOptions): void {
     const rel = name.split('.').join(path.sep) + '.lua';
     let found: string | null = null;
     const tried: string[] = [];
-    for (const root of roots) {
+    for (const [i, root] of roots.entries()) {
+      // lua/meta holds editor type stubs (---@meta); loading one would shadow the real API
+      if (i > 0 && name.startsWith('meta.')) continue;
       const candidate = path.join(root, rel);
       tried.push(displayPath(candidate));
       let real: string;
