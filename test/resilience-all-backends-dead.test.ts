@@ -37,4 +37,20 @@ end`);
       await p.close();
     }
   });
+
+  it('answers 503 before any health check ran, once every backend refused the request', async () => {
+    const x = await deadPort();
+    const y = await deadPort();
+    const p = await startProxy(luaBackends([{ name: 'x', url: `http://127.0.0.1:${x}` }, { name: 'y', url: `http://127.0.0.1:${y}` }]) + `
+health = { interval = 0 }
+function route(host, path) return proxy.hash(host) end`);
+    try {
+      const r = await get(p.url + '/', { host: 'z.example.com', timeoutMs: 5000 });
+      expect(r.status).toBe(503);
+      expect(r.headers['x-luaproxy-error']).toBe('LPX_UPSTREAM_UNAVAILABLE');
+      expect(p.logs.find((l) => l.msg === 'request')).toMatchObject({ retries: 1 });
+    } finally {
+      await p.close();
+    }
+  });
 });

@@ -74,6 +74,7 @@ export class BackendSet {
 
   /** true when no backend is available, so strategies choose among all that are not drained */
   get panic(): boolean {
+    this.expireEjections();
     if (this.anyAvailable < 0) {
       this.anyAvailable = 0;
       for (const b of this.list) if (b.available) { this.anyAvailable = 1; break; }
@@ -89,9 +90,9 @@ export class BackendSet {
 
   /** consistent hash of a key (bytes) over the available backends */
   hash(key: Uint8Array): number {
-    this.expireEjections();
+    const panic = this.panic; // first: it also expires ejections that ran out
     const k = murmur3(key);
-    const i = this.hashBalancer.pick(this.list, k, this.panic);
+    const i = this.hashBalancer.pick(this.list, k, panic);
     this.pickKind = PICK_HASH;
     this.pickKey = k;
     this.pickIndex = i;
@@ -104,7 +105,6 @@ export class BackendSet {
   }
 
   pick(strategy: Strategy): number {
-    this.expireEjections();
     const i = this.strategies[strategy].pick(this.list, 0, this.panic);
     this.pickKind = PICK_OTHER;
     this.pickIndex = i;

@@ -20,7 +20,11 @@ export class BackendState {
   /** the last health-check result, for operators ("HTTP 503", "ECONNREFUSED", ...) */
   lastCheck: string | null = null;
   consecutiveFailures = 0;
+  /** requests and upgraded tunnels in flight (what least_conn and random balance on) */
   inflight = 0;
+  /** HTTP requests in flight through the forwarder: what the concurrency limit counts (tunnels hold no pool connection) */
+  forwarding = 0;
+  /** requests waiting in this backend's concurrency queue */
   queued = 0;
   requests = 0;
   failures = 0;

@@ -54,7 +54,7 @@ export class Forwarder {
     }
     const limits = cfg.settings.limits;
     const limit = concurrencyLimit(limits);
-    if (limit > 0 && (state.inflight >= limit || state.queued > 0)) {
+    if (limit > 0 && (state.forwarding >= limit || state.queued > 0)) {
       this.queue(x, state, index, path, overrides, failoverKey);
       return;
     }
@@ -97,6 +97,7 @@ export class Forwarder {
     );
     const handler = new ForwardHandler(this, x, state, index, path, overrides, failoverKey);
     state.inflight++;
+    state.forwarding++;
     state.requests++;
     x.dispatchedAt = performance.now();
     this.upstreams.get(spec.origin, s).dispatch({
@@ -142,11 +143,12 @@ export class Forwarder {
     let code = failure.code;
     let status = failure.status;
     let what = describeFailure(failure.code, h.state, cfg.settings.timeouts);
-    if (failure.retry === 'connect' && cfg.backendSet.panic) {
-      // every backend is down, drained or ejected: this was a try in panic mode
+    if (failure.retry === 'connect' && (cfg.backendSet.panic || this.nextCandidate(x, h.failoverKey) < 0)) {
+      // no backend is left to try: all are down, drained or ejected (this was a try in
+      // panic mode), or every available one refused this request
       code = 'LPX_UPSTREAM_UNAVAILABLE';
       status = 503;
-      what = `no backend is available (all are down, drained or ejected); the last try: ${what}`;
+      what = `no backend is available (all are down, drained, ejected, or refused this request); the last try: ${what}`;
     }
     x.error = code;
     x.status = status;
@@ -255,6 +257,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.done) return;
     this.done = true;
     this.state.inflight--;
+    this.state.forwarding--;
     this.fwd.released(this.x, this.state);
     this.x.res!.end();
     this.fwd.completed(this.x, this, this.status);
@@ -264,6 +267,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.done) return;
     this.done = true;
     this.state.inflight--;
+    this.state.forwarding--;
     this.fwd.released(this.x, this.state);
     if (this.x.started) this.fwd.broken(this.x, this, err);
     else this.fwd.failed(this.x, this, err);

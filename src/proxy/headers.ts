@@ -61,25 +61,40 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** response headers for the client, from the backend's raw headers (Buffers, latin1) */
+/**
+ * response headers for the client, from the backend's raw headers (Buffers, latin1).
+ * One pass converts each name and value once; only a response whose Connection header
+ * lists extra names (rare) takes a second pass to drop them.
+ */
 export function downstreamResponseHeaders(raw: Buffer[] | string[] | null): { headers: string[]; contentLength: number } {
   const out: string[] = [];
   let listed: Set<string> | null = null;
   let contentLength = -1;
   if (!raw) return { headers: out, contentLength };
   for (let i = 0; i < raw.length; i += 2) {
-    const k = String(raw[i]);
-    if (k.length === 10 && k.toLowerCase() === 'connection') listed = connectionListed(raw[i + 1].toString('latin1'));
-  }
-  for (let i = 0; i < raw.length; i += 2) {
     const name = typeof raw[i] === 'string' ? (raw[i] as string) : (raw[i] as Buffer).toString('latin1');
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed?.has(lower)) continue;
     const value = typeof raw[i + 1] === 'string' ? (raw[i + 1] as string) : (raw[i + 1] as Buffer).toString('latin1');
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'connection') {
+        const more = connectionListed(value);
+        if (more) { listed ??= new Set(); for (const t of more) listed.add(t); }
+      }
+      continue;
+    }
     if (lower === 'content-length') contentLength = Number(value);
     out.push(name, value);
   }
-  return { headers: out, contentLength };
+  if (listed === null) return { headers: out, contentLength };
+  const kept: string[] = [];
+  contentLength = -1;
+  for (let i = 0; i < out.length; i += 2) {
+    const lower = out[i].toLowerCase();
+    if (listed.has(lower)) continue;
+    if (lower === 'content-length') contentLength = Number(out[i + 1]);
+    kept.push(out[i], out[i + 1]);
+  }
+  return { headers: kept, contentLength };
 }
 
 /** headers of a direct response from route's { status = ..., headers = {...} } */

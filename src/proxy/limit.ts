@@ -5,7 +5,7 @@
  * way the client gets a fast 503 with Retry-After instead of joining a queue that grows
  * while the backend is stuck. Memory is bounded by limit + queue per backend.
  *
- * The hot path pays one comparison (`inflight >= limit`); the waiter object and its
+ * The hot path pays one comparison (`forwarding >= limit`); the waiter object and its
  * timer exist only for requests that actually wait.
  */
 import type { BackendState } from '../balancer/backend.js';
@@ -75,7 +75,7 @@ export class Limiter {
   release(state: BackendState, limit: number): void {
     const q = this.queues.get(state);
     if (!q) return;
-    while (q.length > 0 && (limit === 0 || state.inflight < limit)) {
+    while (q.length > 0 && (limit === 0 || state.forwarding < limit)) {
       const e = q.shift()!;
       state.queued--;
       clearTimeout(e.timer);

@@ -14,8 +14,19 @@ export class Upstreams {
   /** pool keys of the live config, once a reload has happened */
   private live: Set<string> | null = null;
 
+  // pool keys of the last settings object seen: get() runs once per request, and the
+  // settings only change on reload, so the key is not rebuilt every time
+  private keysFor: Settings | null = null;
+  private keys = new Map<string, string>();
+
   private key(origin: string, s: Settings): string {
-    return `${origin}|${s.timeouts.connect}|${s.timeouts.backend_idle}|${s.limits.backend_connections}`;
+    if (s !== this.keysFor) { this.keysFor = s; this.keys = new Map(); }
+    let k = this.keys.get(origin);
+    if (k === undefined) {
+      k = `${origin}|${s.timeouts.connect}|${s.timeouts.backend_idle}|${s.limits.backend_connections}`;
+      this.keys.set(origin, k);
+    }
+    return k;
   }
 
   get(origin: string, s: Settings): Pool {
