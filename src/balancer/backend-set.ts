@@ -42,13 +42,19 @@ export class BackendSet {
   pickKey = 0;
   pickIndex = -1;
 
+  /** the weights this config gives its backends; applied to shared states when it goes live */
+  private readonly weights: number[];
+
+  /**
+   * With `previous` (a reload), backends that keep their name and URL share its states,
+   * but nothing about them changes until attach() is called when this set goes live: a
+   * config that is refused must leave the live one exactly as it was.
+   */
   constructor(specs: readonly BackendSpecLike[], previous?: BackendSet | null, random: Random = Math.random) {
+    this.weights = specs.map((s) => s.weight);
     this.list = specs.map((s) => {
       const old = previous?.byName.get(s.name);
-      if (old && old.url === s.url) {
-        old.weight = s.weight;
-        return old;
-      }
+      if (old && old.url === s.url) return old;
       return new BackendState(s.name, s.url, s.weight);
     });
     this.byName = new Map(this.list.map((b) => [b.name, b]));
@@ -57,12 +63,16 @@ export class BackendSet {
       least_conn: new LeastOutstanding(),
       random: new PowerOfTwo(random),
     };
-    this.attach();
+    if (!previous) this.attach();
   }
 
-  /** route availability changes of these states to this set's balancers (the newest set wins) */
+  /** this set goes live: apply its weights, and route availability changes of its states to its balancers */
   attach(): void {
-    for (const b of this.list) b.onChange = () => { this.changed(); this.noteEjection(); };
+    this.list.forEach((b, i) => {
+      b.weight = this.weights[i];
+      b.onChange = () => { this.changed(); this.noteEjection(); };
+    });
+    this.changed();
     this.noteEjection();
   }
 

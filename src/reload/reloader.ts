@@ -105,7 +105,6 @@ export class Reloader {
       stage = 'check';
       if (trigger === 'file' && next.hash === old.hash && this.last?.ok !== false) {
         // an editor touched the file, or another .lua file in the folder changed: nothing to do
-        restoreLive(old);
         this.opts.log.debug({ trigger, hash: old.hash }, `reload skipped (${trigger}): the script's files are unchanged`);
         return { ...base, ok: true, unchanged: true, version: this.version, hash: old.hash, durationMs: ms(t0) };
       }
@@ -122,7 +121,6 @@ export class Reloader {
       this.opts.log.info({ reload: r, files: [...next.files.keys()] }, `reload: version ${this.version} live (${trigger}), hash ${next.hash}, ${r.durationMs} ms; ${share}`);
       return this.record(r);
     } catch (e) {
-      if (next) restoreLive(old);
       const err = e as Error & { code?: string; where?: string };
       const r: ReloadResult = {
         ...base, ok: false, version: this.version, hash: old.hash, durationMs: ms(t0),
@@ -151,18 +149,6 @@ export class Reloader {
 
 function ms(t0: number): number {
   return Math.round((performance.now() - t0) * 100) / 100;
-}
-
-/**
- * Loading a config links its backend set to the live backend states (same name and URL)
- * and may set their weights. When that config does not go live, give the states back to
- * the live set so health changes keep resetting the live balancers' cached picks.
- */
-function restoreLive(live: Config): void {
-  const set = live.backendSet;
-  live.backends.forEach((b, i) => { set.list[i].weight = b.weight; });
-  set.attach();
-  set.changed();
 }
 
 const SYNTHETIC: Sample = { host: Buffer.from('example.com'), path: Buffer.from('/') };
