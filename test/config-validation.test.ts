@@ -102,3 +102,26 @@ end` });
   });
   it('treats nil as no route', () => expect(r('/')).toEqual({ kind: 'none' }));
 });
+
+describe('route() table results keep bytes and are checked field by field', () => {
+  const cfg = loadConfig('t.lua', { source: `backends = { { name = "a", url = "http://127.0.0.1:1" } }
+function route(host, path)
+  if path == "/latin" then return { backend = "a", path = "/caf\\xe9", headers = { ["x-v"] = "\\xe9t\\xe9", ["x-n"] = 42 } } end
+  if path == "/badheader" then return { backend = "a", headers = { ["bad name"] = "1" } } end
+  if path == "/crlf" then return { backend = "a", headers = { ["x-a"] = "1\\r\\nx-b: 2" } } end
+  if path == "/badpath" then return { backend = "a", path = "nope" } end
+  if path == "/body" then return { status = 200, body = 7 } end
+  return { status = 200, headers = {}, body = "ok" }
+end` });
+  const r = (p: string) => cfg.route(Buffer.from('h'), Buffer.from(p), null);
+  it('passes non-UTF-8 bytes of paths and header values through unchanged', () => {
+    expect(r('/latin')).toEqual({ kind: 'backend', index: 0, name: 'a', path: '/caf\u00e9', headers: [['x-v', '\u00e9t\u00e9'], ['x-n', '42']] });
+  });
+  it('refuses an invalid header name, a CR/LF in a value, a relative path and a non-string body', () => {
+    expect(() => r('/badheader')).toThrow(/header name "bad name", which is not a valid HTTP header name/);
+    expect(() => r('/crlf')).toThrow(/containing CR, LF or NUL/);
+    expect(() => r('/badpath')).toThrow(/path = "nope"; expected a string starting with "\/"/);
+    expect(() => r('/body')).toThrow(/body of type number; expected a string/);
+  });
+  it('accepts an empty headers table', () => expect(r('/')).toMatchObject({ kind: 'respond', status: 200, headers: [] }));
+});

@@ -45,6 +45,19 @@ export type RouteOutcome =
 
 const NONE: RouteOutcome = Object.freeze({ kind: 'none' });
 
+// field names of route's table result, encoded once
+const K_STATUS = to_luastring('status');
+const K_BACKEND = to_luastring('backend');
+const K_PATH = to_luastring('path');
+const K_HEADERS = to_luastring('headers');
+const K_BODY = to_luastring('body');
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** bytes as a JS string, one char per byte, as node:http reads and writes header values and paths */
+function latin1(u: Uint8Array): string {
+  return Buffer.from(u.buffer, u.byteOffset, u.length).toString('latin1');
+}
+
 export interface ScriptOptions {
   /** the script file */
   file: string;
@@ -254,63 +267,76 @@ export class LuaScript {
     if (t !== lua.LUA_TTABLE) {
       throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route must return a backend name, nil or a table; it returned a ${errorText(lua.lua_typename(L, t))} (${errorText(lauxlib.luaL_tolstring(L, -1))})`);
     }
-    const status = this.field('status');
-    const backend = this.field('backend');
-    if (status !== null && backend !== null) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned a table with both status and backend; give one`);
+    // read the fields straight off the stack: no conversion of the whole table
+    const bad = (what: string) => new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned ${what}`);
+    let status = -1;
+    if (lua.lua_getfield(L, -1, K_STATUS) !== lua.LUA_TNIL) {
+      if (!lua.lua_isinteger(L, -1) || lua.lua_tointeger(L, -1) < 200 || lua.lua_tointeger(L, -1) > 599) {
+        throw bad(`status = ${JSON.stringify(toPlain(L, -1))}; expected an integer from 200 to 599`);
+      }
+      status = lua.lua_tointeger(L, -1);
+    }
+    lua.lua_pop(L, 1);
+    const bt = lua.lua_getfield(L, -1, K_BACKEND);
+    const backend = bt === lua.LUA_TSTRING ? (lua.lua_tolstring(L, -1) as Uint8Array) : null;
+    lua.lua_pop(L, 1);
+    if (bt !== lua.LUA_TNIL && backend === null) throw bad(`backend of type ${errorText(lua.lua_typename(L, bt))}; expected a backend name`);
+    if (status >= 0 && backend !== null) throw bad('a table with both status and backend; give one');
     const headers = this.headersField();
     if (backend !== null) {
-      const bytes = this.tableBytes('backend');
-      const index = this.backendIndex(bytes, 'route returned { backend = ... }');
-      const p = this.field('path');
-      if (p !== null && (typeof p !== 'string' || p[0] !== '/')) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned path = ${JSON.stringify(p)}; expected a string starting with "/"`);
-      return { kind: 'backend', index, name: this.names[index], path: p as string | null, headers: headers as Array<[string, string | null]> | null };
-    }
-    if (status !== null) {
-      if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
-        throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned status = ${JSON.stringify(status)}; expected an integer from 200 to 599`);
-      }
-      lua.lua_getfield(L, -1, to_luastring('body'));
-      const bt = lua.lua_type(L, -1);
-      let body: Buffer | null = null;
-      if (bt === lua.LUA_TSTRING) body = Buffer.from(lua.lua_tolstring(L, -1) as Uint8Array);
-      else if (bt !== lua.LUA_TNIL) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned body of type ${errorText(lua.lua_typename(L, bt))}; expected a string`);
+      const index = this.backendIndex(backend, 'route returned { backend = ... }');
+      let p: string | null = null;
+      const pt = lua.lua_getfield(L, -1, K_PATH);
+      if (pt === lua.LUA_TSTRING) p = latin1(lua.lua_tolstring(L, -1));
       lua.lua_pop(L, 1);
-      for (const [k, v] of headers ?? []) if (v === null) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: header ${k} = false only makes sense when forwarding to a backend`);
+      if (pt !== lua.LUA_TNIL && (p === null || p.charCodeAt(0) !== 47 || /[\s\0]/.test(p))) {
+        throw bad(`path = ${p === null ? `a ${errorText(lua.lua_typename(L, pt))}` : JSON.stringify(p)}; expected a string starting with "/" and without spaces or control characters`);
+      }
+      return { kind: 'backend', index, name: this.names[index], path: p, headers };
+    }
+    if (status >= 0) {
+      const bodyType = lua.lua_getfield(L, -1, K_BODY);
+      let body: Buffer | null = null;
+      if (bodyType === lua.LUA_TSTRING) body = Buffer.from(lua.lua_tolstring(L, -1) as Uint8Array);
+      lua.lua_pop(L, 1);
+      if (bodyType !== lua.LUA_TNIL && bodyType !== lua.LUA_TSTRING) throw bad(`body of type ${errorText(lua.lua_typename(L, bodyType))}; expected a string`);
+      for (const [k, v] of headers ?? []) if (v === null) throw bad(`header ${k} = false, which only makes sense when forwarding to a backend`);
       return { kind: 'respond', status, headers: headers as Array<[string, string]> | null, body };
     }
-    throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned a table without backend or status; expected { backend = "name", ... } or { status = 301, ... }`);
+    throw bad('a table without backend or status; expected { backend = "name", ... } or { status = 301, ... }');
   }
 
-  private field(name: string): LuaPlain {
-    lua.lua_getfield(this.L, -1, to_luastring(name));
-    const v = toPlain(this.L, -1);
-    lua.lua_pop(this.L, 1);
-    return v;
-  }
-
-  private tableBytes(name: string): Uint8Array {
-    lua.lua_getfield(this.L, -1, to_luastring(name));
-    const t = lua.lua_type(this.L, -1);
-    const v = t === lua.LUA_TSTRING ? (lua.lua_tolstring(this.L, -1) as Uint8Array) : null;
-    lua.lua_pop(this.L, 1);
-    if (!v) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned ${name} of type ${errorText(lua.lua_typename(this.L, t))}; expected a backend name`);
-    return v;
-  }
-
+  /** route's { headers = { name = value | false } }, read in place; values keep their bytes (latin1) */
   private headersField(): Array<[string, string | null]> | null {
-    const h = this.field('headers');
-    if (h === null) return null;
-    if (typeof h !== 'object' || h === null || (Array.isArray(h) && h.length > 0)) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned headers that are not a table of name = value`);
-    const out: Array<[string, string | null]> = [];
-    for (const [k, v] of Object.entries(h)) {
-      if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(k)) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: header name ${JSON.stringify(k)} is not a valid HTTP header name`);
-      if (v === false) out.push([k, null]);
-      else if (typeof v === 'string' || typeof v === 'number') {
-        const s = String(v);
-        if (/[\r\n\0]/.test(s)) throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: header ${k} contains CR, LF or NUL`);
-        out.push([k, s]);
-      } else throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: header ${k} must be a string, a number, or false to remove it`);
+    const L = this.L;
+    const ht = lua.lua_getfield(L, -1, K_HEADERS);
+    if (ht === lua.LUA_TNIL) {
+      lua.lua_pop(L, 1);
+      return null;
     }
+    // route() clears the stack after a throw
+    const fail = (why: string) => new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned ${why}`);
+    if (ht !== lua.LUA_TTABLE) throw fail('headers that are not a table of name = value');
+    const out: Array<[string, string | null]> = [];
+    lua.lua_pushnil(L);
+    while (lua.lua_next(L, -2) !== 0) {
+      if (lua.lua_type(L, -2) !== lua.LUA_TSTRING) throw fail('headers that are not a table of name = value');
+      const k = latin1(lua.lua_tolstring(L, -2));
+      if (!HEADER_NAME.test(k)) throw fail(`header name ${JSON.stringify(k)}, which is not a valid HTTP header name`);
+      const vt = lua.lua_type(L, -1);
+      if (vt === lua.LUA_TBOOLEAN && !lua.lua_toboolean(L, -1)) out.push([k, null]);
+      else if (vt === lua.LUA_TSTRING || vt === lua.LUA_TNUMBER) {
+        // lua_tolstring would turn a number key's value into a string in place, which
+        // confuses lua_next; numbers are converted on a copy
+        lua.lua_pushvalue(L, -1);
+        const v = latin1(lua.lua_tolstring(L, -1));
+        lua.lua_pop(L, 1);
+        if (/[\r\n\0]/.test(v)) throw fail(`header ${k} containing CR, LF or NUL`);
+        out.push([k, v]);
+      } else throw fail(`header ${k} of type ${errorText(lua.lua_typename(L, vt))}; it must be a string, a number, or false to remove it`);
+      lua.lua_pop(L, 1);
+    }
+    lua.lua_pop(L, 1);
     return out;
   }
 
