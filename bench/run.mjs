@@ -46,7 +46,7 @@ if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-bench-'));
 // ports: taken free from the kernel up front (other processes on this machine use ports too)
 const PORTS = [];
-for (let i = 0; i < 16; i++) PORTS.push(await freePort());
+for (let i = 0; i < 20; i++) PORTS.push(await freePort());
 const port = () => PORTS.shift();
 const BACKENDS = [port(), port(), port(), port()];
 const node = process.execPath;
@@ -68,6 +68,16 @@ const PEERS = {
         proc, port: p,
         reload: (n) => { luaproxyScript(dir, p, BACKENDS, `v${n}`, { access: ACCESS }); process.kill(proc.pid, 'SIGHUP'); },
       };
+    },
+  },
+  'luaproxy-nolog': {
+    label: 'luaproxy with log.access = false (what the access log costs)',
+    start: async () => {
+      const p = port();
+      const nolog = luaproxyScript(dir, p, BACKENDS, 'nolog', { access: false, name: 'luaproxy-nolog.lua' });
+      const proc = startProc('luaproxy-nolog', node, [path.join(ROOT, 'bin', 'luaproxy.js'), 'run', nolog, '--json', '--no-watch'], { cpu: PROXY_CPU, logFile: path.join(dir, 'luaproxy-nolog.log') });
+      await waitPort(p);
+      return { proc, port: p };
     },
   },
   'undici-min': {
@@ -214,9 +224,20 @@ try {
 // ---------------------------------------------------------------- extra scenarios
 async function memoryScenario(peers) {
   const out = {};
-  for (const p of peers) {
+  // the floor: what Node's own http server costs per idle keep-alive connection
+  const barePort = await freePort();
+  const bare = startProc('node-bare', node, [path.join(ROOT, 'bench/peers/bare-server.mjs'), String(barePort)], { cpu: PROXY_CPU });
+  await waitPort(barePort);
+  started.set('node-bare', { proc: bare, port: barePort });
+  idle['node-bare'] = memoryMB(bare.pid).rss;
+  for (const p of [...peers, 'node-bare']) {
+    // a fresh process: RSS never shrinks after the load scenarios, which would hide the cost
+    if (p !== 'node-bare') {
+      await stopProc(started.get(p).proc);
+      started.set(p, await PEERS[p].start());
+    }
     const running = started.get(p);
-    await sleep(500);
+    await sleep(1000);
     const before = memoryMB(running.proc.pid).rss;
     const client = spawn('sh', ['-c', `ulimit -n $(ulimit -Hn); exec "${node}" "${path.join(ROOT, 'bench/idle-conns.mjs')}" ${running.port} 10000`], { stdio: ['ignore', 'pipe', 'inherit'] });
     const opened = await new Promise((resolve) => {
@@ -224,7 +245,8 @@ async function memoryScenario(peers) {
       const t = setTimeout(() => resolve('timeout'), 120_000);
       client.stdout.on('data', (c) => { text += c; if (text.includes('\n')) { clearTimeout(t); resolve(text.trim()); } });
     });
-    await sleep(1000);
+    // let the garbage of opening them be collected: idle connections are what is measured
+    await sleep(5000);
     const after = memoryMB(running.proc.pid).rss;
     client.kill('SIGKILL');
     out[p] = { idleMB: idle[p], beforeMB: before, with10kMB: after, addedMB: after - before, client: opened };

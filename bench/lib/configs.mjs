@@ -98,8 +98,8 @@ ${backendPorts.map((p, i) => `  server s${i + 1} 127.0.0.1:${p}`).join('\n')}
 }
 
 /** the realistic luaproxy script: a few rules, then proxy.hash(host); access log on */
-export function luaproxyScript(dir, port, backendPorts, variant = '', { access = true } = {}) {
-  const file = path.join(dir, 'luaproxy.lua');
+export function luaproxyScript(dir, port, backendPorts, variant = '', { access = true, name = 'luaproxy.lua' } = {}) {
+  const file = path.join(dir, name);
   fs.writeFileSync(file, `-- bench config ${variant}
 listen = "127.0.0.1:${port}"
 backends = {

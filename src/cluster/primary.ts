@@ -37,6 +37,8 @@ interface Slot {
   /** deaths in a row without a stable minute in between: the restart backoff grows with it */
   deaths: number;
   startedAt: number;
+  /** the script version this worker runs (booted with, or committed to) */
+  version: number;
 }
 
 export interface ClusterHandle {
@@ -56,7 +58,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
   if (config.settings.admin.listen) log.warn({ admin: config.settings.admin.listen }, 'the admin listener is not available in cluster mode yet (see docs/cluster.md); it is off');
   let version = 1;
   let committedSource = sourceOf(config);
-  const slots: Slot[] = Array.from({ length: opts.workers }, (_, i) => ({ id: i + 1, worker: null, pid: 0, ready: false, deaths: 0, startedAt: 0 }));
+  const slots: Slot[] = Array.from({ length: opts.workers }, (_, i) => ({ id: i + 1, worker: null, pid: 0, ready: false, deaths: 0, startedAt: 0, version: 0 }));
   let stopping = false;
   const reloadTimeoutMs = opts.reloadTimeoutMs ?? 15_000;
 
@@ -87,7 +89,10 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
     w.on('message', (m: unknown) => {
       if (!isToPrimary(m)) return;
       // boot from the committed bytes, not the disk: the file may hold a refused edit
-      if (m.t === 'hello') return sendTo(w, { t: 'boot', file: config.file, source: committedSource, version, health: healthNow() });
+      if (m.t === 'hello') {
+        slot.version = version;
+        return sendTo(w, { t: 'boot', file: config.file, source: committedSource, version, health: healthNow() });
+      }
       if (m.t === 'ready') {
         slot.ready = true;
         log.info({ worker: slot.id, pid: m.pid, hash: m.hash }, `worker ${slot.id} (pid ${m.pid}) serving on ${m.address}:${m.port}`);
@@ -134,6 +139,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
           commit: async () => {
             const r = await ask(s, id, { t: 'commit', id, version: version + 1 });
             if (r.t !== 'committed' || !r.ok) throw new Error(r.t === 'committed' ? r.error ?? 'commit failed' : 'unexpected reply');
+            s.version = version + 1;
           },
           abort: () => { waiting.delete(`${id}:${s.id}`); sendTo(s.worker, { t: 'abort', id }); },
         }));
@@ -147,12 +153,10 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
         config.backendSet.attach();
         version++;
         health.sync();
-        for (const f of out.failedCommits) {
-          // it could not switch: restart it, and it boots from the committed version
-          const slot = slots.find((s) => `worker ${s.id} (pid ${s.pid})` === f.label);
-          log.error({ worker: slot?.id, error: f.error }, `${f.label} failed to switch to version ${version}: ${f.error}; restarting it on the new version`);
-          slot?.worker?.process.kill('SIGKILL');
-        }
+        for (const f of out.failedCommits) log.error({ error: f.error }, `${f.label} failed to switch to version ${version}: ${f.error}; restarting it on the new version`);
+        // any worker not on the new version (it failed to switch, or it was booting while
+        // the reload ran) restarts, and boots from the committed version
+        for (const s of slots) if (s.worker && s.version !== version && s.version !== 0) s.worker.process.kill('SIGKILL');
     },
   };
 

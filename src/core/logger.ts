@@ -29,7 +29,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   // asynchronous writes keep logging off the request path's critical section; flushed on exit,
   // and every 250 ms, so a quiet proxy's lines (listening, reloads, errors) show up at once
   if (opts.shared) return pino(base, pino.destination({ dest: 1, sync: false, minLength: 2048, maxWrite: 4096, periodicFlush: 250 }));
-  return pino(base, pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 }));
+  // maxWrite bounds the chunk sonic-boom re-measures (Buffer.byteLength) on every line
+  return pino(base, pino.destination({ dest: 1, sync: false, minLength: 4096, maxWrite: 4096, periodicFlush: 250 }));
 }
 
 /** the logger to use where nothing should be printed (library use, tests) */
