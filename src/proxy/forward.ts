@@ -10,7 +10,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../core/logger.js';
-import type { Upstreams } from './upstreams.js';
+import { upstreamResetNow, type Upstreams } from './upstreams.js';
 import { Exchange } from './exchange.js';
 import { upstreamRequestHeaders, downstreamResponseHeaders } from './headers.js';
 import { classify, isIdempotent, type Failure } from './classify.js';
@@ -174,7 +174,10 @@ export class Forwarder {
     this.hooks.outcome(x, h.state, false, failure.backendFault ? failure : null);
     x.error = failure.code;
     x.errorDetail = err.message;
-    x.res!.destroy();
+    // a reset, not a FIN: a client reading a body without a length (HTTP/1.0) must see the truncation
+    const sock = x.res!.socket;
+    if (sock && !sock.destroyed) sock.resetAndDestroy();
+    else x.res!.destroy();
   }
 
   completed(x: Exchange, h: ForwardHandler, status: number): void {
@@ -255,6 +258,11 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     if (this.done) return;
+    if (upstreamResetNow()) {
+      // a reset that undici took for the end of a body without a length: truncated
+      this.onError(Object.assign(new Error('backend reset the connection in the middle of a response without a length'), { code: 'ECONNRESET' }));
+      return;
+    }
     this.done = true;
     this.state.inflight--;
     this.state.forwarding--;

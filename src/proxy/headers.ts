@@ -16,7 +16,8 @@ function connectionListed(values: string | undefined): Set<string> | null {
   let out: Set<string> | null = null;
   for (const part of values.split(',')) {
     const t = part.trim().toLowerCase();
-    if (t && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade') (out ??= new Set()).add(t);
+    // Host is end-to-end whatever Connection says: the backend must see the host routed by
+    if (t && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade' && t !== 'host') (out ??= new Set()).add(t);
   }
   return out;
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger.js';
 import type { Config, ListenAddress } from '../config/load.js';
 import { LpxError, isLpxError } from '../core/errors.js';
 import { HostCache } from '../core/host.js';
+import { needsNormalizing, normalizePath } from '../core/path.js';
 import { Upstreams } from './upstreams.js';
 import { Forwarder, type ForwardHooks } from './forward.js';
 import { Tunnels } from './upgrade.js';
@@ -17,6 +18,10 @@ import { sendError, sendDirect, rawError } from './respond.js';
 import type { RouteOutcome } from '../lua/script.js';
 import type { BackendState } from '../balancer/backend.js';
 import type { Failure } from './classify.js';
+
+/** the timer that closes a connection which sends no complete request head in time */
+const FIRST_HEAD = Symbol('luaproxy.firstHeadTimer');
+type Watched = Socket & { [FIRST_HEAD]?: NodeJS.Timeout | null };
 
 /** what the proxy tells the layers above it (metrics, passive health) */
 export interface ProxyObserver {
@@ -126,16 +131,30 @@ export class ProxyServer {
       // slowloris client outlive timeouts.client_header by up to 30 s)
       connectionsCheckingInterval: 1000,
     });
+    // no count limit (Node's default silently drops headers past 1000); header_size bounds them
+    server.maxHeadersCount = 0;
     this.applyTimeouts(server, cfg);
     server.on('request', this.onRequest);
     server.on('upgrade', this.onUpgrade);
     server.on('clientError', this.onClientError);
-    server.on('connection', (socket: Socket) => {
+    server.on('connection', (socket: Watched) => {
       this.connections++;
       this.observer.connections(1);
+      // Node's headersTimeout misses a connection that sends nothing, or stalls inside its
+      // first request head without sending more: give the first head its own deadline
+      const headMs = this.cfg.settings.timeouts.client_header * 1000;
+      if (headMs > 0) {
+        const t = setTimeout(() => {
+          socket[FIRST_HEAD] = null;
+          this.onClientError(Object.assign(new Error('no complete request head within timeouts.client_header'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket);
+        }, headMs);
+        t.unref();
+        socket[FIRST_HEAD] = t;
+      }
       socket.once('close', () => {
         this.connections--;
         this.observer.connections(-1);
+        firstHeadArrived(socket);
       });
     });
     return new Promise((resolve, reject) => {
@@ -178,6 +197,17 @@ export class ProxyServer {
       }
       rawHost = u.host;
       url = u.pathname + u.search;
+      // RFC 9112 3.2.2: the target's authority replaces the Host header, so the backend
+      // sees the host the request was routed by
+      const raw = req.rawHeaders;
+      let had = false;
+      for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') { raw[i + 1] = u.host; had = true; }
+      if (!had) raw.push('Host', u.host);
+      req.headers.host = u.host;
+    } else if (rawHost !== undefined && hostCount(req.rawHeaders) > 1) {
+      // RFC 9112 3.2: more than one Host is a 400, never "the first one wins"
+      send(400, 'LPX_CLIENT_BAD_REQUEST', 'more than one Host header');
+      return null;
     }
     const host = this.hosts.get(rawHost);
     if (host === null) {
@@ -187,8 +217,17 @@ export class ProxyServer {
     const hostBytes = host.bytes;
     x.hostBytes = hostBytes;
     x.host = host.text;
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
+    let q = url.indexOf('?');
+    let path = q < 0 ? url : url.slice(0, q);
+    if (needsNormalizing(path)) {
+      // route and backend must see the same path: /x/../admin is /admin to both
+      const n = normalizePath(path);
+      if (n !== path) {
+        url = n + (q < 0 ? '' : url.slice(q));
+        q = q < 0 ? -1 : n.length;
+        path = n;
+      }
+    }
     x.path = path;
     let outcome: RouteOutcome;
     try {
@@ -216,6 +255,7 @@ export class ProxyServer {
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const x = new Exchange(req, res, this.cfg);
     this.active++;
+    firstHeadArrived(req.socket as Watched);
     req.on('error', () => {}); // a client that aborts mid-body: res 'close' handles it
     res.on('close', () => this.finish(x));
     if (this.closing) res.shouldKeepAlive = false;
@@ -242,6 +282,7 @@ export class ProxyServer {
   private readonly onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     const x = new Exchange(req, null, this.cfg);
     this.active++;
+    firstHeadArrived(socket as Watched);
     socket.on('error', () => socket.destroy());
     let finished = false;
     socket.once('close', () => {
@@ -349,4 +390,19 @@ export class ProxyServer {
     await this.upstreams.closeAll(forced);
     return { forced };
   }
+}
+
+function firstHeadArrived(socket: Watched): void {
+  const t = socket[FIRST_HEAD];
+  if (t) {
+    clearTimeout(t);
+    socket[FIRST_HEAD] = null;
+  }
+}
+
+/** how many Host headers a request has (duplicates are invisible in req.headers) */
+function hostCount(raw: string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') n++;
+  return n;
 }

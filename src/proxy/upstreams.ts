@@ -6,8 +6,32 @@
  * in the peers' benchmark. A reload keeps the pools of backends that stay and closes
  * the others once their in-flight requests are done.
  */
-import { Pool } from 'undici';
+import { Pool, buildConnector } from 'undici';
 import type { Settings } from '../config/defaults.js';
+
+/**
+ * undici takes a TCP reset in the middle of a close-delimited response (no Content-Length,
+ * not chunked) for the response's normal end, and calls the handler's onComplete from
+ * inside the socket's 'error' event. Our own 'error' listener runs just before undici's,
+ * so this is true exactly while such a reset is being handled: a handler that sees
+ * onComplete then is looking at a truncated body.
+ */
+let resetting = false;
+export function upstreamResetNow(): boolean {
+  return resetting;
+}
+function onUpstreamSocketError(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'ECONNRESET' || resetting) return;
+  resetting = true;
+  process.nextTick(() => { resetting = false; });
+}
+function connector(timeoutMs: number): buildConnector.connector {
+  const connect = buildConnector({ timeout: timeoutMs });
+  return (opts, cb) => connect(opts, (err, socket) => {
+    if (socket) socket.on('error', onUpstreamSocketError);
+    cb(err, socket as never);
+  });
+}
 
 export class Upstreams {
   private pools = new Map<string, Pool>();
@@ -36,7 +60,7 @@ export class Upstreams {
       p = new Pool(origin, {
         connections: s.limits.backend_connections || null,
         pipelining: 1,
-        connectTimeout: s.timeouts.connect * 1000,
+        connect: connector(s.timeouts.connect * 1000),
         keepAliveTimeout: s.timeouts.backend_idle * 1000,
         keepAliveMaxTimeout: s.timeouts.backend_idle * 1000,
         // the per-request timeouts are passed with each dispatch

@@ -13,14 +13,15 @@ import { figure, atMost } from './lib/report.js';
 import { pick, sleep } from './lib/mode.js';
 
 const S = 'slow-clients';
-const EACH = pick(100, 300);
+const EACH = pick(60, 200);
 const T = { client_header: 3, client_request: 6, client_idle: 3 };
 /** a timeout may fire this much late (timer granularity, a busy 2-core machine) */
 const SLACK_S = 3;
-/** "promptly": a liveness bound for an ordinary request, not a performance target */
-const PROMPT_MS = 2000;
+/** "promptly": liveness bounds for ordinary requests, not performance targets (the machine is shared) */
+const PROMPT_MS = 1000;
+const WORST_MS = 5000;
 
-type Kind = 'slowloris headers' | 'slow body' | 'idle keep-alive' | 'silent connection';
+type Kind = 'slowloris headers' | 'stalled head' | 'slowloris 2nd request' | 'slow body' | 'stalled body' | 'idle keep-alive' | 'silent connection';
 interface Slow { kind: Kind; openedAt: number; closedAt: number; reply: string }
 
 function slowClient(port: number, kind: Kind): Promise<Slow> {
@@ -33,6 +34,17 @@ function slowClient(port: number, kind: Kind): Promise<Slow> {
       if (kind === 'slowloris headers') {
         s.write('GET /slow HTTP/1.1\r\nHost: slow.example\r\n');
         tick = setInterval(() => s.write(`X-Slow-${Date.now() % 1000}: a\r\n`), 500);
+      } else if (kind === 'stalled head') {
+        s.write('GET /slow HTTP/1.1\r\nHost: slow');
+      } else if (kind === 'slowloris 2nd request') {
+        s.write('GET /status/204 HTTP/1.1\r\nHost: idle.example\r\n\r\n');
+        s.once('data', () => {
+          r.openedAt = Date.now();
+          s.write('GET /slow HTTP/1.1\r\nHost: slow.example\r\n');
+          tick = setInterval(() => s.write(`X-Slow-${Date.now() % 1000}: a\r\n`), 500);
+        });
+      } else if (kind === 'stalled body') {
+        s.write('POST /echo HTTP/1.1\r\nHost: slow.example\r\nContent-Length: 100000\r\n\r\nxxxxxxxxxx');
       } else if (kind === 'slow body') {
         s.write('POST /echo HTTP/1.1\r\nHost: slow.example\r\nContent-Length: 100000\r\n\r\n');
         tick = setInterval(() => s.write('x'.repeat(10)), 500);
@@ -72,14 +84,14 @@ describe('slow and idle clients are timed out while ordinary requests are served
   let backend: TestBackend | null = null;
   afterAll(async () => { await proxy?.stop(); await backend?.close(); });
 
-  it(`${EACH} each of slowloris, slow-body, idle keep-alive and silent clients`, async () => {
+  it(`${EACH} each of seven kinds of slow or idle client`, async () => {
     backend = await startBackend('app');
     proxy = await spawnProxy(`backends = { "${backend.url}" }
 timeouts = { client_header = ${T.client_header}, client_request = ${T.client_request}, client_idle = ${T.client_idle} }
 function route(h, p) return proxy.hash(h) end
 `);
     const base = proxy.stats();
-    const kinds: Kind[] = ['slowloris headers', 'slow body', 'idle keep-alive', 'silent connection'];
+    const kinds: Kind[] = ['slowloris headers', 'stalled head', 'slowloris 2nd request', 'slow body', 'stalled body', 'idle keep-alive', 'silent connection'];
     const slow: Array<Promise<Slow>> = [];
     for (let i = 0; i < EACH; i++) for (const k of kinds) slow.push(slowClient(proxy.port, k));
     await sleep(1000);
@@ -98,11 +110,16 @@ function route(h, p) return proxy.hash(h) end
     lat.sort((a, b) => a - b);
     figure(S, 'ordinary requests during the attack', lat.length);
     figure(S, 'their median latency', lat[Math.floor(lat.length / 2)], 'ms');
-    atMost(S, 'their worst latency', Math.round(lat[lat.length - 1]), PROMPT_MS, 'ms');
+    const p99 = lat[Math.floor(lat.length * 0.99)];
+    atMost(S, 'their 99th percentile latency', Math.round(p99), PROMPT_MS, 'ms');
+    atMost(S, 'their worst latency', Math.round(lat[lat.length - 1]), WORST_MS, 'ms');
     atMost(S, 'ordinary requests failed', failed, 0);
     const all = await Promise.all(slow);
     const bounds: Record<Kind, number> = {
       'slowloris headers': T.client_header,
+      'stalled head': T.client_header,
+      'slowloris 2nd request': T.client_header,
+      'stalled body': T.client_request,
       'slow body': T.client_request,
       'idle keep-alive': T.client_idle,
       'silent connection': T.client_header,
@@ -115,7 +132,8 @@ function route(h, p) return proxy.hash(h) end
       atMost(S, `${k}: closed after at most (timeout ${bounds[k]} s)`, Math.round(worst * 10) / 10, bounds[k] + SLACK_S, `s; last status ${statuses}`);
       if (worst > bounds[k] + SLACK_S) late.push(`${k}: ${worst.toFixed(1)} s`);
     }
-    expect(lat[lat.length - 1]).toBeLessThan(PROMPT_MS);
+    expect(p99).toBeLessThan(PROMPT_MS);
+    expect(lat[lat.length - 1]).toBeLessThan(WORST_MS);
     expect(failed).toBe(0);
     expect(late).toEqual([]);
     await sleep(1000);

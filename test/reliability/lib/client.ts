@@ -8,7 +8,7 @@ import net from 'node:net';
 export interface RawReply { data: Buffer; text: string; closed: boolean; reset: boolean }
 
 /** write `data` on a fresh connection; collect until the peer closes or `ms` passes */
-export function rawSend(port: number, data: string | Buffer | Array<string | Buffer>, ms = 3000, gapMs = 0): Promise<RawReply> {
+export function rawSend(port: number, data: string | Buffer | Array<string | Buffer>, ms = 3000, gapMs = 0, opts: { untilResponse?: boolean } = {}): Promise<RawReply> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let reset = false;
@@ -30,7 +30,13 @@ export function rawSend(port: number, data: string | Buffer | Array<string | Buf
       resolve({ data: buf, text: buf.toString('latin1'), closed, reset });
     };
     const t = setTimeout(() => finish(false), ms);
-    s.on('data', (c) => chunks.push(c));
+    s.on('data', (c) => {
+      chunks.push(c);
+      if (opts.untilResponse) {
+        const rs = parseResponses(Buffer.concat(chunks));
+        if (rs.length && rs[0].complete && rs[0].status >= 200) finish(false);
+      }
+    });
     s.on('close', () => finish(true));
     s.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'ECONNRESET') reset = true; finish(true); });
   });

@@ -93,6 +93,10 @@ export interface RawConn {
   index: number;
   bytes: Buffer;
   handled: number;
+  /** once set (after a 101), raw bytes go here instead of the HTTP parser */
+  tunnel?: (c: Buffer) => void;
+  /** bytes received after the connection became a tunnel */
+  tunnelled?: Buffer;
 }
 
 export type Behaviour = (conn: RawConn, msg: Message) => void;
@@ -103,8 +107,10 @@ export interface RawBackend {
   conns: RawConn[];
   /** every complete message, in order of arrival */
   messages: Message[];
-  /** strict-parse errors and leftovers per connection, once the connection closed */
+  /** strict-parse errors: bytes that a lenient server could read two ways */
   problems: string[];
+  /** connections that closed inside a message (an aborted request: not ambiguous) */
+  truncated: string[];
   close(): Promise<void>;
 }
 
@@ -115,11 +121,13 @@ export async function rawBackend(behaviour: Behaviour = (c) => c.socket.write(OK
   const conns: RawConn[] = [];
   const messages: Message[] = [];
   const problems: string[] = [];
+  const truncated: string[] = [];
   const server = net.createServer((socket) => {
     const conn: RawConn = { socket, index: conns.length, bytes: Buffer.alloc(0), handled: 0 };
     conns.push(conn);
     socket.on('error', () => {});
     socket.on('data', (c: Buffer) => {
+      if (conn.tunnel) { conn.tunnelled = Buffer.concat([conn.tunnelled ?? Buffer.alloc(0), c]); conn.tunnel(c); return; }
       conn.bytes = Buffer.concat([conn.bytes, c]);
       const r = parseRequests(conn.bytes);
       if (r.error) {
@@ -128,6 +136,7 @@ export async function rawBackend(behaviour: Behaviour = (c) => c.socket.write(OK
         return;
       }
       for (const m of r.messages.slice(conn.handled)) {
+        if (conn.tunnel) break;
         conn.handled++;
         messages.push(m);
         if (!socket.destroyed) behaviour(conn, m);
@@ -135,13 +144,13 @@ export async function rawBackend(behaviour: Behaviour = (c) => c.socket.write(OK
     });
     socket.on('close', () => {
       const r = parseRequests(conn.bytes);
-      if (!r.error && r.rest.length) problems.push(`connection ${conn.index}: ${r.rest.length} bytes left after the last complete message: ${JSON.stringify(r.rest.toString('latin1').slice(0, 80))}`);
+      if (!r.error && r.rest.length && !conn.tunnel) truncated.push(`connection ${conn.index}: ${r.rest.length} bytes left after the last complete message: ${JSON.stringify(r.rest.toString('latin1').slice(0, 80))}`);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {
-    port, url: `http://127.0.0.1:${port}`, conns, messages, problems,
+    port, url: `http://127.0.0.1:${port}`, conns, messages, problems, truncated,
     close: () => new Promise<void>((r) => { for (const c of conns) c.socket.destroy(); server.close(() => r()); }),
   };
 }
