@@ -100,7 +100,7 @@ retries = {}
 ---@class luaproxy.Limits
 ---@field client_connections? integer Client connections open at once; more are refused. Default `10000`.
 ---@field header_size? integer Largest request header block in bytes; more gets 431. Default `16384`.
----@field backend_connections? integer Pooled connections to one backend. Default `1024`.
+---@field backend_connections? integer Pooled connections to one backend; 0 = no cap. Default `0`.
 ---@field backend_concurrency? integer Requests in flight to one backend at once; 0 = no limit. Default `0`.
 ---@field queue? integer Requests that may wait for a backend's concurrency slot; more get 503 at once. Default `1000`.
 ---@field queue_timeout? number Seconds a request may wait in that queue before 503. Default `5`.

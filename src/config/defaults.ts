@@ -34,8 +34,8 @@ export const defaults = {
     client_connections: 10000,
     /** largest request header block in bytes; more gets 431 */
     header_size: 16384,
-    /** pooled connections to one backend */
-    backend_connections: 1024,
+    /** pooled connections to one backend; 0 = no cap. A slow client holds its backend connection while it reads, so a cap lets slow readers starve everyone else: set one only together with a queue you want (backend_concurrency) */
+    backend_connections: 0,
     /** requests in flight to one backend at once; more wait in its queue. 0 = limits.backend_connections (so no request ever waits unbounded inside the connection pool); 0 for both = no limit */
     backend_concurrency: 0,
     /** requests that may wait for one backend's concurrency slot; more get 503 with Retry-After at once */

@@ -30,7 +30,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   // and every 250 ms, so a quiet proxy's lines (listening, reloads, errors) show up at once
   if (opts.shared) return pino(base, pino.destination({ dest: 1, sync: false, minLength: 2048, maxWrite: 4096, periodicFlush: 250 }));
   // maxWrite bounds the chunk sonic-boom re-measures (Buffer.byteLength) on every line
-  return pino(base, pino.destination({ dest: 1, sync: false, minLength: 4096, maxWrite: 4096, periodicFlush: 250 }));
+  return pino(base, pino.destination({ dest: 1, sync: false, minLength: 4096, maxWrite: 8192, periodicFlush: 250 }));
 }
 
 /** the logger to use where nothing should be printed (library use, tests) */

@@ -32,6 +32,8 @@ export class Exchange {
   /** the response began (headers sent); no retry and no error page after this */
   started = false;
   upgraded = false;
+  /** the response to the client has no length and no chunking: only the close marks its end */
+  closeDelimited = false;
   /** what route() decided: forward, respond (directly), none (nil), error (the script failed), or null before route ran */
   decision: 'forward' | 'respond' | 'none' | 'error' | null = null;
 

@@ -174,9 +174,11 @@ export class Forwarder {
     this.hooks.outcome(x, h.state, false, failure.backendFault ? failure : null);
     x.error = failure.code;
     x.errorDetail = err.message;
-    // a reset, not a FIN: a client reading a body without a length (HTTP/1.0) must see the truncation
+    // With a Content-Length or chunked framing, closing the connection early shows the
+    // truncation and lets the client keep what arrived. A close-delimited body would look
+    // complete after a FIN, so that client gets a reset instead.
     const sock = x.res!.socket;
-    if (sock && !sock.destroyed) sock.resetAndDestroy();
+    if (x.closeDelimited && sock && !sock.destroyed) sock.resetAndDestroy();
     else x.res!.destroy();
   }
 
@@ -235,9 +237,11 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     this.resumeFn = resume;
     this.status = statusCode;
     x.upstreamMs = performance.now() - x.dispatchedAt;
-    const { headers } = downstreamResponseHeaders(rawHeaders);
+    const { headers, contentLength } = downstreamResponseHeaders(rawHeaders);
     try {
       res.writeHead(statusCode, statusText, headers);
+      // the body's end is marked only by the connection closing (an HTTP/1.0 client, no length)
+      x.closeDelimited = contentLength < 0 && !res.chunkedEncoding && statusCode !== 204 && statusCode !== 304 && x.req.method !== 'HEAD';
     } catch (e) {
       // a header value Node refuses to send (invalid characters): the backend's fault
       this.abortFn?.(Object.assign(new Error(`invalid response header from backend: ${(e as Error).message}`), { code: 'HPE_INVALID_HEADER_TOKEN' }));
