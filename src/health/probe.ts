@@ -34,17 +34,27 @@ function errText(e: unknown): string {
   return (e as NodeJS.ErrnoException)?.code ?? (e as Error)?.message ?? String(e);
 }
 
-function httpProbe(url: string, s: ProbeSettings): Promise<ProbeResult> {
-  const t = target(url);
+/** run one probe: `open` starts it and returns what to destroy; the first result, or the timeout, wins */
+function settleOnce(timeoutS: number, open: (done: (r: ProbeResult) => void) => { destroy(): void }): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let settled = false;
+    let handle: { destroy(): void } | null = null;
     const done = (r: ProbeResult) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      req.destroy();
+      handle?.destroy();
       resolve(r);
     };
+    const timer = setTimeout(() => done({ ok: false, detail: `timeout after ${timeoutS}s` }), timeoutS * 1000);
+    handle = open(done);
+    if (settled) handle.destroy();
+  });
+}
+
+function httpProbe(url: string, s: ProbeSettings): Promise<ProbeResult> {
+  const t = target(url);
+  return settleOnce(s.timeout, (done) => {
     const req = http.request({
       host: t.host, port: t.port, method: s.method, path: s.path ?? '/', agent: false,
       headers: { host: t.hostHeader, 'user-agent': 'luaproxy-health-check', connection: 'close' },
@@ -54,25 +64,17 @@ function httpProbe(url: string, s: ProbeSettings): Promise<ProbeResult> {
       const ok = st >= s.expect[0] && st <= s.expect[1];
       done({ ok, detail: ok ? `HTTP ${st}` : `HTTP ${st} (expected ${s.expect[0]}-${s.expect[1]})` });
     });
-    const timer = setTimeout(() => done({ ok: false, detail: `timeout after ${s.timeout}s` }), s.timeout * 1000);
     req.on('error', (e) => done({ ok: false, detail: errText(e) }));
     req.end();
+    return req;
   });
 }
 
 function tcpProbe(url: string, s: ProbeSettings): Promise<ProbeResult> {
   const t = target(url);
-  return new Promise((resolve) => {
-    let settled = false;
-    const done = (r: ProbeResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(r);
-    };
+  return settleOnce(s.timeout, (done) => {
     const sock = net.connect({ host: t.host, port: t.port }, () => done({ ok: true, detail: 'TCP connect' }));
-    const timer = setTimeout(() => done({ ok: false, detail: `timeout after ${s.timeout}s` }), s.timeout * 1000);
     sock.on('error', (e) => done({ ok: false, detail: errText(e) }));
+    return sock;
   });
 }
