@@ -13,7 +13,7 @@ import type { Logger } from './core/logger.js';
 import { HealthChecker } from './health/checker.js';
 import { PassiveHealth } from './health/passive.js';
 import { ProxyMetrics } from './admin/metrics.js';
-import { AdminServer, assertAdminSafe } from './admin/server.js';
+import { AdminServer, assertAdminSafe, localSource } from './admin/server.js';
 import { LpxError } from './core/errors.js';
 import { parseHostPort } from './config/load.js';
 
@@ -38,6 +38,8 @@ export interface StartOptions {
   followLogLevel?: boolean;
   /** the script's bytes, instead of reading `file` at start (cluster workers boot from the primary's committed version) */
   source?: Buffer;
+  /** keep metrics even without an admin listener (cluster workers: the primary's /metrics sums them) */
+  keepMetrics?: boolean;
 }
 
 export interface Running {
@@ -80,7 +82,7 @@ export async function start(opts: StartOptions): Promise<Running> {
   if (adminAt && !adminListen) throw new LpxError('LPX_ADMIN_LISTEN', `admin listen address: expected "host:port", got ${JSON.stringify(adminAt)}`);
   if (adminListen) assertAdminSafe(adminListen, opts.adminToken || cfg.settings.admin.token);
   // metrics are only kept when something can scrape them
-  const metrics = adminListen ? new ProxyMetrics() : null;
+  const metrics = adminListen || opts.keepMetrics ? new ProxyMetrics() : null;
   const health: HealthChecker = new HealthChecker({
     log,
     backends: () => server.config.backendSet.list,
@@ -151,9 +153,9 @@ export async function start(opts: StartOptions): Promise<Running> {
     metrics,
     stop,
   };
+  metrics?.attach(running);
   if (metrics && adminListen) {
-    metrics.attach(running);
-    admin = new AdminServer(running, metrics, { listen: adminListen, log, token: opts.adminToken, fixedListen: Boolean(opts.admin) });
+    admin = new AdminServer(running, localSource(running, metrics), { listen: adminListen, log, token: opts.adminToken, fixedListen: Boolean(opts.admin) });
     try {
       await admin.listen();
     } catch (e) {

@@ -15,7 +15,8 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../core/logger.js';
 import { LpxError } from '../core/errors.js';
-import type { ListenAddress } from '../config/load.js';
+import type { Config, ListenAddress } from '../config/load.js';
+import type { ReloadResult } from '../reload/reloader.js';
 import type { ProxyMetrics } from './metrics.js';
 import { buildStatus, type AdminTarget } from './status.js';
 import { isLoopback, tokenMatches, hostIsLoopback, crossOrigin } from './access.js';
@@ -30,6 +31,39 @@ export interface AdminServerOptions {
   fixedListen?: boolean;
 }
 
+/** what the admin listener controls: the token and backend names come from the live config */
+export interface AdminControl {
+  readonly config: Config;
+  readonly reloader: { reload(trigger: string): Promise<ReloadResult> };
+}
+
+/**
+ * Where the answers come from: a single process reads its own registry and backends
+ * (localSource); a cluster primary asks its workers over IPC (src/cluster/primary.ts).
+ */
+export interface AdminSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+  status(admin: string): Promise<unknown>;
+  /** drain (or enable) a backend; null when the live script has no backend of that name */
+  setDrained(name: string, drain: boolean): Promise<Record<string, unknown> | null>;
+}
+
+/** the admin source of one process: its own metrics registry and backend states */
+export function localSource(target: AdminTarget, metrics: ProxyMetrics): AdminSource {
+  return {
+    get contentType() { return metrics.contentType; },
+    metrics: () => metrics.metrics(),
+    status: (admin) => Promise.resolve(buildStatus(target, metrics, admin)),
+    setDrained(name, drain) {
+      const b = target.config.backendSet.byName.get(name);
+      if (!b) return Promise.resolve(null);
+      b.setDrained(drain);
+      return Promise.resolve(b.view());
+    },
+  };
+}
+
 export class AdminServer {
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
@@ -38,8 +72,8 @@ export class AdminServer {
   private lastToken: string | null = null;
 
   constructor(
-    private readonly target: AdminTarget,
-    private readonly metrics: ProxyMetrics,
+    private readonly target: AdminControl,
+    private readonly source: AdminSource,
     private readonly opts: AdminServerOptions,
   ) {
     this.loopback = isLoopback(opts.listen.host);
@@ -140,14 +174,14 @@ export class AdminServer {
 
     if (path === '/metrics') {
       if (method !== 'GET' && method !== 'HEAD') return notAllowed(res, 'GET');
-      const body = await this.metrics.metrics();
-      res.writeHead(200, { 'content-type': this.metrics.contentType, 'cache-control': 'no-store' });
+      const body = await this.source.metrics();
+      res.writeHead(200, { 'content-type': this.source.contentType, 'cache-control': 'no-store' });
       res.end(method === 'HEAD' ? undefined : body);
       return;
     }
     if (path === '/status') {
       if (method !== 'GET' && method !== 'HEAD') return notAllowed(res, 'GET');
-      return json(res, 200, buildStatus(this.target, this.metrics, this.where));
+      return json(res, 200, await this.source.status(this.where));
     }
 
     const action = /^\/backends\/([^/]+)\/(drain|enable)$/.exec(path);
@@ -162,14 +196,13 @@ export class AdminServer {
     if (action) {
       let name: string;
       try { name = decodeURIComponent(action[1]); } catch { name = action[1]; }
-      const b = this.target.config.backendSet.byName.get(name);
-      if (!b) {
+      const drain = action[2] === 'drain';
+      const view = await this.source.setDrained(name, drain);
+      if (!view) {
         return json(res, 404, { error: `no backend named ${JSON.stringify(name)}`, backends: this.target.config.backendSet.list.map((x) => x.name) });
       }
-      const drain = action[2] === 'drain';
-      b.setDrained(drain);
       this.opts.log.info({ backend: name, drained: drain, client: req.socket.remoteAddress }, `admin: backend ${name} ${drain ? 'drained' : 'enabled'}`);
-      return json(res, 200, { ok: true, backend: b.view() });
+      return json(res, 200, { ok: true, backend: view });
     }
     return json(res, 404, { error: `no admin endpoint ${method} ${path}`, endpoints: ['GET /', 'GET /metrics', 'GET /status', 'POST /reload', 'POST /backends/NAME/drain', 'POST /backends/NAME/enable'] });
   }

@@ -6,7 +6,9 @@
  * to every worker, and replaces a worker that dies, loudly. It serves no traffic itself.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { loadConfig, type Config } from '../config/load.js';
+import { loadConfig, parseHostPort, type Config } from '../config/load.js';
+import { AdminServer, assertAdminSafe } from '../admin/server.js';
+import { ClusterAdmin } from './admin.js';
 import { scriptLogger } from '../app.js';
 import { Reloader, type ReloadResult } from '../reload/reloader.js';
 import { FileWatcher } from '../reload/watch.js';
@@ -16,6 +18,9 @@ import { LpxError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { twoPhase, type Participant, type PrepareResult } from './coordinator.js';
 import { encodeSource, isToPrimary, type HealthUpdate, type ToPrimary, type ToWorker } from './protocol.js';
+
+/** how long the admin listener waits for a worker's metrics or status */
+const ADMIN_ASK_TIMEOUT_MS = 5_000;
 
 export interface PrimaryOptions {
   file: string;
@@ -27,6 +32,10 @@ export interface PrimaryOptions {
   signals?: boolean;
   /** how long a worker may take to prepare or commit a reload */
   reloadTimeoutMs?: number;
+  /** "host:port" of the admin listener (--admin); wins over the script's admin.listen */
+  admin?: string | null;
+  /** admin token that wins over the script's admin.token (LUAPROXY_ADMIN_TOKEN) */
+  adminToken?: string | null;
 }
 
 interface Slot {
@@ -39,11 +48,15 @@ interface Slot {
   startedAt: number;
   /** the script version this worker runs (booted with, or committed to) */
   version: number;
+  /** times this worker died and was replaced */
+  restarts: number;
 }
 
 export interface ClusterHandle {
   readonly reloader: Reloader;
   readonly config: Config;
+  /** the cluster's admin listener, when one was asked for */
+  readonly admin: AdminServer | null;
   /** worker pids, by worker id */
   pids(): number[];
   stop(): Promise<void>;
@@ -55,10 +68,14 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
   let config = loadConfig(opts.file, { log: fromScript });
   for (const w of config.warnings) log.warn(w);
   await validateOwnTests(config);
-  if (config.settings.admin.listen) log.warn({ admin: config.settings.admin.listen }, 'the admin listener is not available in cluster mode yet (see docs/cluster.md); it is off');
+  // the admin listener lives here and shows the whole cluster; refuse an unsafe one before forking
+  const adminAt = opts.admin ?? config.settings.admin.listen;
+  const adminListen = adminAt ? parseHostPort(adminAt) : null;
+  if (adminAt && !adminListen) throw new LpxError('LPX_ADMIN_LISTEN', `admin listen address: expected "host:port", got ${JSON.stringify(adminAt)}`);
+  if (adminListen) assertAdminSafe(adminListen, opts.adminToken || config.settings.admin.token);
   let version = 1;
   let committedSource = sourceOf(config);
-  const slots: Slot[] = Array.from({ length: opts.workers }, (_, i) => ({ id: i + 1, worker: null, pid: 0, ready: false, deaths: 0, startedAt: 0, version: 0 }));
+  const slots: Slot[] = Array.from({ length: opts.workers }, (_, i) => ({ id: i + 1, worker: null, pid: 0, ready: false, deaths: 0, startedAt: 0, version: 0, restarts: 0 }));
   let stopping = false;
   const reloadTimeoutMs = opts.reloadTimeoutMs ?? 15_000;
 
@@ -77,6 +94,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
 
   // the cluster is up when every first-generation worker serves
   let listening: ((addr: string) => void) | null = null;
+  let listenAt = `${config.listen.host}:${config.listen.port}`;
   const allReady = new Promise<string>((resolve) => { listening = resolve; });
 
   const fork = (slot: Slot) => {
@@ -91,7 +109,8 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
       // boot from the committed bytes, not the disk: the file may hold a refused edit
       if (m.t === 'hello') {
         slot.version = version;
-        return sendTo(w, { t: 'boot', file: config.file, source: committedSource, version, health: healthNow() });
+        const drained = config.backendSet.list.filter((b) => b.drained).map((b) => b.name);
+        return sendTo(w, { t: 'boot', file: config.file, source: committedSource, version, health: healthNow(), drained });
       }
       if (m.t === 'ready') {
         slot.ready = true;
@@ -107,6 +126,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
       // a worker that never reported back must not leave a reload waiting forever
       for (const [k, resolve] of waiting) if (k.endsWith(`:${slot.id}`)) resolve({ t: 'prepared', id: Number(k.split(':')[0]), ok: false, error: `worker ${slot.id} exited`, code: 'LPX_RELOAD_REFUSED' });
       if (stopping) return;
+      slot.restarts++;
       const stable = Date.now() - slot.startedAt > 60_000;
       slot.deaths = stable ? 1 : slot.deaths + 1;
       const delay = slot.deaths <= 1 ? 0 : Math.min(30_000, 250 * 2 ** (slot.deaths - 2));
@@ -167,19 +187,49 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
     load: (file, previous) => loadConfig(file, { previous, log: fromScript }),
     samples: () => [],
     validators: [validateOwnTests],
-    onResult: (r: ReloadResult) => { if (opts.watch !== false) watcher.watch(config.files.keys()); void r; },
+    onResult: (r: ReloadResult) => {
+      if (opts.watch !== false) watcher.watch(config.files.keys());
+      clusterAdmin.reload(r);
+      if (r.ok) admin?.noteReload();
+    },
   });
   if (opts.watch !== false) watcher.watch(config.files.keys());
+
+  // the admin listener's view of the cluster: the primary's version and reloads, the workers over IPC
+  const askAll = async (make: (id: number) => ToWorker): Promise<Array<{ worker: number; data: unknown }>> => {
+    const id = nextId++;
+    return Promise.all(slots.map(async (s) => {
+      if (!s.worker || !s.ready) return { worker: s.id, data: null };
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<null>((resolve) => { timer = setTimeout(() => { waiting.delete(`${id}:${s.id}`); resolve(null); }, ADMIN_ASK_TIMEOUT_MS); });
+      const r = await Promise.race([ask(s, id, make(id)), late]);
+      clearTimeout(timer);
+      return { worker: s.id, data: r && r.t === 'answer' ? r.data : null };
+    }));
+  };
+  let admin: AdminServer | null = null;
+  const reloaderTarget = { get config() { return config; }, reloader };
+  const clusterAdmin = new ClusterAdmin({
+    get config() { return config; },
+    get version() { return version; },
+    get listen() { return listenAt; },
+    reloader,
+    workers: () => slots.map((s) => ({ id: s.id, pid: s.pid, alive: s.worker !== null, ready: s.ready, restarts: s.restarts, version: s.version })),
+    ask: (q) => askAll((id) => ({ t: 'ask', id, q })),
+    drain: (name, drained) => askAll((id) => ({ t: 'drain', id, name, drained })),
+  });
 
   cluster.setupPrimary({ silent: false });
   for (const s of slots) fork(s);
   health.start();
   const addr = await allReady;
+  listenAt = addr;
   log.info({ listen: addr, workers: opts.workers, version, hash: config.hash }, `luaproxy cluster: ${opts.workers} workers on ${addr}`);
 
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    await admin?.close();
     watcher.close();
     health.stop();
     const deadline = (config.settings.timeouts.shutdown + 5) * 1000;
@@ -191,6 +241,18 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
       sendTo(w, { t: 'shutdown' });
     })));
   };
+
+  if (adminListen) {
+    admin = new AdminServer(reloaderTarget, clusterAdmin, { listen: adminListen, log, token: opts.adminToken, fixedListen: Boolean(opts.admin) });
+    try {
+      await admin.listen();
+    } catch (e) {
+      admin = null;
+      await stop();
+      throw e;
+    }
+    log.info({ admin: admin.where }, `admin listening on http://${admin.where}/ for the whole cluster (metrics at /metrics, status at /status)`);
+  }
 
   if (opts.signals) {
     process.on('SIGHUP', () => void reloader.reload('SIGHUP'));
@@ -209,6 +271,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
   return {
     reloader,
     get config() { return config; },
+    get admin() { return admin; },
     pids: () => slots.map((s) => s.pid),
     stop,
   };

@@ -8,11 +8,15 @@
 
 /** primary -> worker */
 export type ToWorker =
-  | { t: 'boot'; file: string; source: string; version: number; health: HealthUpdate[] }
+  | { t: 'boot'; file: string; source: string; version: number; health: HealthUpdate[]; drained?: string[] }
   | { t: 'prepare'; id: number; source: string }
   | { t: 'commit'; id: number; version: number }
   | { t: 'abort'; id: number }
   | { t: 'health'; updates: HealthUpdate[] }
+  /** the cluster admin listener: metrics (prom-client JSON) or status of one worker */
+  | { t: 'ask'; id: number; q: 'metrics' | 'status' }
+  /** the cluster admin listener: drain (or enable) a backend; the answer is its view, or null */
+  | { t: 'drain'; id: number; name: string; drained: boolean }
   | { t: 'shutdown' };
 
 /** worker -> primary */
@@ -21,7 +25,8 @@ export type ToPrimary =
   | { t: 'ready'; pid: number; address: string; port: number; hash: string }
   | { t: 'prepared'; id: number; ok: true; hash: string }
   | { t: 'prepared'; id: number; ok: false; error: string; code: string }
-  | { t: 'committed'; id: number; ok: boolean; error?: string };
+  | { t: 'committed'; id: number; ok: boolean; error?: string }
+  | { t: 'answer'; id: number; data: unknown };
 
 export interface HealthUpdate {
   name: string;

@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../config/load.js';
 import { start, scriptLogger, type Running } from '../app.js';
 import { dryRun } from '../reload/reloader.js';
 import { isLpxError } from '../core/errors.js';
+import { buildStatus } from '../admin/status.js';
 import type { Logger } from '../core/logger.js';
 import { decodeSource, type ToWorker, type ToPrimary } from './protocol.js';
 
@@ -39,8 +40,12 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
   const running: Running = await start({
     file: opts.file, source: decodeSource(boot.source), log, watch: false, signals: false,
     healthChecks: 'remote', admin: false, followLogLevel: opts.followLogLevel,
+    // the primary's admin listener sums every worker's metrics
+    keepMetrics: true,
   });
   for (const u of boot.health) running.health.apply(u.name, u.healthy, u.detail);
+  for (const name of boot.drained ?? []) running.config.backendSet.byName.get(name)?.setDrained(true);
+  let version = boot.version;
 
   let pending: { id: number; next: Config } | null = null;
   let stopping = false;
@@ -53,6 +58,15 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
       log.flush?.();
       setImmediate(() => process.exit(0));
     });
+  };
+
+  // what the primary's admin listener shows of this worker
+  const answer = async (q: 'metrics' | 'status'): Promise<unknown> => {
+    const metrics = running.metrics;
+    if (!metrics) return null;
+    if (q === 'metrics') return metrics.registry.getMetricsAsJSON();
+    const s = buildStatus(running, metrics, '');
+    return { pid: process.pid, version, hash: running.config.hash, traffic: s.traffic, backends: s.backends, recent_errors: s.recent_errors, process: s.process };
   };
 
   const onMessage = (m: ToWorker) => {
@@ -80,6 +94,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
         if (!p || p.id !== m.id) { send({ t: 'committed', id: m.id, ok: false, error: 'nothing prepared for this reload' }); break; }
         running.server.swap(p.next).then(() => {
           running.health.sync();
+          version = m.version;
           log.info({ version: m.version, hash: p.next.hash }, `worker ${id}: version ${m.version} live (${p.next.hash})`);
           send({ t: 'committed', id: m.id, ok: true });
         }, (e: Error) => send({ t: 'committed', id: m.id, ok: false, error: e.message }));
@@ -91,6 +106,18 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
       case 'health':
         for (const u of m.updates) running.health.apply(u.name, u.healthy, u.detail);
         break;
+      case 'ask':
+        void answer(m.q).then((data) => send({ t: 'answer', id: m.id, data }), (e: Error) => {
+          log.error({ err: e }, `worker ${id}: cannot answer the primary's ${m.q} request: ${e.message}`);
+          send({ t: 'answer', id: m.id, data: null });
+        });
+        break;
+      case 'drain': {
+        const b = running.config.backendSet.byName.get(m.name);
+        b?.setDrained(m.drained);
+        send({ t: 'answer', id: m.id, data: b ? b.view() : null });
+        break;
+      }
       case 'shutdown':
         shutdown('asked to stop');
         break;

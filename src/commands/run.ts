@@ -25,8 +25,7 @@ export function registerRun(program: Command): void {
       installProcessHandlers(log);
       if (cluster.isWorker) return runWorker({ file, log, followLogLevel: !o.logLevel });
       if (workers > 1) {
-        if (o.admin) log.warn({ admin: o.admin }, 'the admin listener is not available in cluster mode yet (see docs/cluster.md); it is off');
-        await runPrimary({ file, workers, log, watch: o.watch, signals: true });
+        await runPrimary({ file, workers, log, watch: o.watch, signals: true, admin: o.admin ?? null, adminToken: process.env.LUAPROXY_ADMIN_TOKEN || null });
         return;
       }
       await start({
