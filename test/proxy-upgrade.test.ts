@@ -66,3 +66,19 @@ end`);
     expect(got).not.toContain('echo:');
   });
 });
+
+describe('route answering an upgrade request directly', () => {
+  it('sends the script\'s own status, headers and body, then closes', async () => {
+    const { startProxy } = await import('./helpers/proxy.js');
+    const p = await startProxy(`function route(host, path) return { status = 403, headers = { ["x-why"] = "no sockets here" }, body = "denied\\n" } end`);
+    try {
+      const got = await upgrade(p.port, 'GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n', null);
+      expect(got.split('\r\n')[0]).toBe('HTTP/1.1 403 Forbidden');
+      expect(got).toContain('x-why: no sockets here');
+      expect(got).not.toContain('x-luaproxy-error');
+      expect(got.endsWith('\r\n\r\ndenied\n')).toBe(true);
+    } finally {
+      await p.close();
+    }
+  });
+});

@@ -3,6 +3,7 @@
  * were tried, and what went back. It becomes the access-log line and the metrics.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Config } from '../config/load.js';
 import type { BackendState } from '../balancer/backend.js';
 import type { ErrorCode } from '../core/errors.js';
@@ -32,6 +33,10 @@ export class Exchange {
   /** the response began (headers sent); no retry and no error page after this */
   started = false;
   upgraded = false;
+  /** the client's socket, for an upgrade request (which has no ServerResponse) */
+  upgradeSocket: Socket | null = null;
+  /** the request target to send to the backend (after normalization and route's rewrite) */
+  target = '';
   /** the response to the client has no length and no chunking: only the close marks its end */
   closeDelimited = false;
   /** what route() decided: forward, respond (directly), none (nil), error (the script failed), or null before route ran */

@@ -41,3 +41,11 @@ export function rawError(socket: Socket, status: number, code: ErrorCode, messag
   const body = errorBody(status, message);
   socket.end(rawHead(status, undefined, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(body.length), 'x-luaproxy-error', code]) + body.toString('latin1'), 'latin1');
 }
+
+/** a direct response from route() to an upgrade request, on the raw socket; the connection closes after it */
+export function rawDirect(socket: Socket, status: number, headers: ReadonlyArray<readonly [string, string]> | null, body: Buffer | null): void {
+  if (socket.destroyed) return;
+  socket.write(rawHead(status, undefined, directHeaders(headers, body)), 'latin1');
+  if (body) socket.end(body);
+  else socket.end();
+}

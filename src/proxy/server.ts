@@ -14,7 +14,7 @@ import { Upstreams } from './upstreams.js';
 import { Forwarder, type ForwardHooks } from './forward.js';
 import { Tunnels } from './upgrade.js';
 import { Exchange } from './exchange.js';
-import { sendError, sendDirect, rawError } from './respond.js';
+import { sendError, sendDirect, rawError, rawDirect } from './respond.js';
 import type { RouteOutcome } from '../lua/script.js';
 import type { BackendState } from '../balancer/backend.js';
 import type { Failure } from './classify.js';
@@ -184,7 +184,16 @@ export class ProxyServer {
   }
 
   /** decide for one request; returns null when an answer was already sent */
-  private decide(x: Exchange, url: string, send: (status: number, code: LpxError['code'], msg: string) => void): { outcome: RouteOutcome; path: string } | null {
+  /** answer an error the proxy found itself, on the response or, for an upgrade request, the raw socket */
+  private reject(x: Exchange, status: number, code: LpxError['code'], msg: string): void {
+    x.status = status;
+    if (x.error === null) x.error = code;
+    if (x.res) sendError(x.res, status, code, msg);
+    else rawError(x.upgradeSocket!, status, code, msg);
+  }
+
+  /** decide for one request (the one Lua call); null when an answer was already sent. Sets x.target. */
+  private decide(x: Exchange, url: string): RouteOutcome | null {
     const req = x.req;
     let rawHost = req.headers.host;
     if (url.charCodeAt(0) !== 47 /* "/" */) {
@@ -192,7 +201,7 @@ export class ProxyServer {
       let u: URL | null = null;
       if (/^http:\/\//i.test(url)) try { u = new URL(url); } catch { u = null; }
       if (!u || u.username || u.password) {
-        send(400, 'LPX_CLIENT_BAD_REQUEST', url === '*' ? 'asterisk-form requests (OPTIONS *) are not forwarded' : 'the request target must be a path ("/...") or an http:// URL');
+        this.reject(x, 400, 'LPX_CLIENT_BAD_REQUEST', url === '*' ? 'asterisk-form requests (OPTIONS *) are not forwarded' : 'the request target must be a path ("/...") or an http:// URL');
         return null;
       }
       rawHost = u.host;
@@ -206,12 +215,12 @@ export class ProxyServer {
       req.headers.host = u.host;
     } else if (rawHost !== undefined && hostCount(req.rawHeaders) > 1) {
       // RFC 9112 3.2: more than one Host is a 400, never "the first one wins"
-      send(400, 'LPX_CLIENT_BAD_REQUEST', 'more than one Host header');
+      this.reject(x, 400, 'LPX_CLIENT_BAD_REQUEST', 'more than one Host header');
       return null;
     }
     const host = this.hosts.get(rawHost);
     if (host === null) {
-      send(400, 'LPX_CLIENT_BAD_REQUEST', 'invalid Host header');
+      this.reject(x, 400, 'LPX_CLIENT_BAD_REQUEST', 'invalid Host header');
       return null;
     }
     const hostBytes = host.bytes;
@@ -241,15 +250,12 @@ export class ProxyServer {
       x.traceback = err.traceback ?? null;
       x.decision = 'error';
       this.observer.scriptError(err);
-      send(500, err.code, 'the routing script failed for this request (see the proxy log)');
+      this.reject(x, 500, err.code, 'the routing script failed for this request (see the proxy log)');
       return null;
     }
     x.decision = outcome.kind === 'backend' ? 'forward' : outcome.kind;
-    if (outcome.kind === 'backend') {
-      const rewritten = outcome.path === null ? url : outcome.path + (q < 0 ? '' : url.slice(q));
-      return { outcome, path: rewritten };
-    }
-    return { outcome, path: url };
+    x.target = outcome.kind === 'backend' && outcome.path !== null ? outcome.path + (q < 0 ? '' : url.slice(q)) : url;
+    return outcome;
   }
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -259,28 +265,18 @@ export class ProxyServer {
     req.on('error', () => {}); // a client that aborts mid-body: res 'close' handles it
     res.on('close', () => this.finish(x));
     if (this.closing) res.shouldKeepAlive = false;
-    const send = (status: number, code: LpxError['code'], msg: string) => {
-      x.status = status;
-      if (x.error === null) x.error = code;
-      sendError(res, status, code, msg);
-    };
-    const d = this.decide(x, req.url ?? '/', send);
-    if (!d) return;
-    const { outcome } = d;
-    if (outcome.kind === 'none') {
-      x.status = 404;
-      x.error = 'LPX_ROUTE_NONE';
-      sendError(res, 404, 'LPX_ROUTE_NONE', 'no route for this host and path');
-    } else if (outcome.kind === 'respond') {
+    const outcome = this.decide(x, req.url ?? '/');
+    if (outcome === null) return;
+    if (outcome.kind === 'none') this.reject(x, 404, 'LPX_ROUTE_NONE', 'no route for this host and path');
+    else if (outcome.kind === 'respond') {
       x.status = outcome.status;
       sendDirect(res, outcome.status, outcome.headers, outcome.body);
-    } else {
-      this.forwarder.forward(x, outcome.index, d.path, outcome.headers);
-    }
+    } else this.forwarder.forward(x, outcome.index, x.target, outcome.headers);
   };
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     const x = new Exchange(req, null, this.cfg);
+    x.upgradeSocket = socket;
     this.active++;
     firstHeadArrived(socket as Watched);
     socket.on('error', () => socket.destroy());
@@ -288,19 +284,13 @@ export class ProxyServer {
     socket.once('close', () => {
       if (!finished) { finished = true; this.finish(x); }
     });
-    const send = (status: number, code: LpxError['code'], msg: string) => {
-      x.status = status;
-      if (x.error === null) x.error = code;
-      rawError(socket, status, code, msg);
-    };
-    const d = this.decide(x, req.url ?? '/', send);
-    if (!d) return;
-    const { outcome } = d;
-    if (outcome.kind === 'none') send(404, 'LPX_ROUTE_NONE', 'no route for this host and path');
+    const outcome = this.decide(x, req.url ?? '/');
+    if (outcome === null) return;
+    if (outcome.kind === 'none') this.reject(x, 404, 'LPX_ROUTE_NONE', 'no route for this host and path');
     else if (outcome.kind === 'respond') {
       x.status = outcome.status;
-      send(outcome.status, 'LPX_ROUTE_NONE', outcome.body?.toString() ?? '');
-    } else this.tunnels.forward(x, socket, head, outcome.index, d.path, outcome.headers);
+      rawDirect(socket, outcome.status, outcome.headers, outcome.body);
+    } else this.tunnels.forward(x, socket, head, outcome.index, x.target, outcome.headers);
   };
 
   private readonly onClientError = (err: NodeJS.ErrnoException, socket: Socket): void => {
