@@ -73,7 +73,7 @@ export class ProxyServer {
     this.observer = combine(opts.observers ?? []);
     const hooks: ForwardHooks = { outcome: (x, b, ok, f) => this.observer.backendOutcome(x, b, ok, f) };
     this.forwarder = new Forwarder(this.upstreams, this.log, hooks);
-    this.tunnels = new Tunnels(this.upstreams, this.log, hooks);
+    this.tunnels = new Tunnels(this.upstreams, hooks);
   }
 
   get config(): Config {

@@ -9,7 +9,6 @@
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
-import type { Logger } from '../core/logger.js';
 import type { Upstreams } from './upstreams.js';
 import { Exchange } from './exchange.js';
 import { upstreamRequestHeaders, downstreamResponseHeaders } from './headers.js';
@@ -21,7 +20,6 @@ export class Tunnels {
   readonly open = new Set<Socket | Duplex>();
   constructor(
     private readonly upstreams: Upstreams,
-    private readonly log: Logger,
     private readonly hooks: ForwardHooks,
   ) {}
 
