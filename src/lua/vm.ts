@@ -1,13 +1,14 @@
 /**
- * Loads fengari with luaproxy's three hardening patches applied to its source.
+ * Loads fengari with luaproxy's patches applied to its source.
  *
  * fengari 0.1.5 is dormant upstream, and the places that must be bounded (string
- * concatenation in the VM, the auxiliary string buffer, the pattern matcher) are
- * module-private functions, so they cannot be wrapped from outside. Instead this
- * module applies small textual patches to those three files' source as Node compiles
- * them, while fengari loads itself. Every patch must match exactly once; a fengari that
- * differs from the pinned 0.1.5 makes luaproxy refuse to start rather than run
- * unhardened. Each patch has a test in test/lua-hardening.test.ts.
+ * concatenation in the VM, the auxiliary string buffer, the pattern matcher) or fixed
+ * (the table-key representation of strings, UTC in os.date) are module-private functions, so they
+ * cannot be wrapped from outside. Instead this module applies small textual patches to
+ * those files' source as Node compiles them, while fengari loads itself. Every patch
+ * must match exactly once; a fengari that differs from the pinned 0.1.5 makes luaproxy
+ * refuse to start rather than run unhardened. Each patch has a test:
+ * test/lua-budget.test.ts and test/lua-fengari-fixes.test.ts.
  *
  * The limits live in one shared object (`limits`) that the budget code resets per call.
  */
@@ -59,6 +60,23 @@ const patches: Patch[] = [
           LPX.allocated += newend - B.b.length;
           if (LPX.allocated > LPX.maxAllocated) luaL_error(B.L, to_luastring("script built more than " + LPX.maxAllocated + " bytes of strings in one call")); }
         let newsize = Math.min(Math.max(B.b.length * 2, newend), Math.max(newend, ${LIMITS_JS}.maxString));  /* double buffer size */`,
+    ]],
+  },
+  {
+    // fengari's string "hash" (the Map key of a string in a table) joined unpadded hex
+    // digits, so "\1\35" and "\18\3" were the same table key; one char per byte is injective
+    file: 'lstring.js',
+    edits: [[
+      '        s += str[i].toString(16);',
+      '        s += String.fromCharCode(str[i]);',
+    ]],
+  },
+  {
+    // os.date("!...") printed the "!" and used local time; "*t" already honoured it
+    file: 'loslib.js',
+    edits: [[
+      '        strftime(L, b, s, stm);',
+      '        if (utc) stm = new Date(stm.getTime() + stm.getTimezoneOffset() * 60000);\n        strftime(L, b, s.subarray(i), stm);',
     ]],
   },
   {
