@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { normalizeHost } from '../core/host.js';
+import { normalizePath } from '../core/path.js';
 
 export function registerRoute(program: Command): void {
   program
@@ -21,7 +22,8 @@ export function registerRoute(program: Command): void {
       const host = normalizeHost(rawHost);
       if (host === null) throw new Error(`"${rawHost}" is not a valid Host header; the proxy would answer 400`);
       const q = target.indexOf('?');
-      const path = q < 0 ? target : target.slice(0, q);
+      const sent = q < 0 ? target : target.slice(0, q);
+      const path = normalizePath(sent); // as the proxy does before route: /x/../admin is /admin
       const headers: Record<string, string> = { host: rawHost };
       for (const h of o.header ?? []) {
         const i = h.indexOf(':');
@@ -39,7 +41,7 @@ export function registerRoute(program: Command): void {
         process.stdout.write(JSON.stringify({ host: rawHost, normalized_host: host, path, decision, log: lines }, null, 2) + '\n');
         return;
       }
-      const out = [`host:     ${JSON.stringify(rawHost)} -> route sees ${JSON.stringify(host)} (lower-cased, port and trailing dot removed)`, `path:     ${JSON.stringify(path)}${q >= 0 ? ` (query ${JSON.stringify(target.slice(q + 1))} is not part of path)` : ''}`];
+      const out = [`host:     ${JSON.stringify(rawHost)} -> route sees ${JSON.stringify(host)} (lower-cased, port and trailing dot removed)`, `path:     ${sent !== path ? `${JSON.stringify(sent)} -> route sees ` : ''}${JSON.stringify(path)}${q >= 0 ? ` (query ${JSON.stringify(target.slice(q + 1))} is not part of path)` : ''}`];
       if (decision.action === 'forward') {
         out.push(`decision: forward to backend ${JSON.stringify(decision.backend)} (${decision.url})${outcome.kind === 'backend' && outcome.path ? `, path rewritten to ${outcome.path}` : ''}`);
         if (decision.headers) out.push(`headers:  ${JSON.stringify(decision.headers)}`);

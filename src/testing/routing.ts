@@ -7,6 +7,7 @@
  */
 import { loadConfig, type Config } from '../config/load.js';
 import { normalizeHost } from '../core/host.js';
+import { normalizePath } from '../core/path.js';
 import { LpxError } from '../core/errors.js';
 import { seededRandom, type Random } from '../balancer/balancer.js';
 import type { BackendState } from '../balancer/backend.js';
@@ -72,7 +73,8 @@ export class RoutingScript {
     const h = normalizeHost(host);
     if (h === null) return { kind: 'invalid_host', status: 400 };
     const q = path.indexOf('?');
-    const bare = q < 0 ? path : path.slice(0, q);
+    // the path route sees, normalized exactly as the proxy does (/x/../admin is /admin)
+    const bare = normalizePath(q < 0 ? path : path.slice(0, q));
     const query = request.query ?? (q < 0 ? undefined : path.slice(q + 1));
     const headers: Record<string, string> = { host };
     for (const [k, v] of Object.entries(request.headers ?? {})) headers[k.toLowerCase()] = v;
