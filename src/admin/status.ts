@@ -3,7 +3,7 @@
  * how the last reloads went, every backend with its state and counters, the recent
  * errors and the process' own vital signs. The status page renders exactly this.
  */
-import path from 'node:path';
+import { displayPath } from '../core/display-path.js';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/load.js';
 import type { ReloadResult } from '../reload/reloader.js';
@@ -28,9 +28,6 @@ const startedAt = new Date(Date.now() - process.uptime() * 1000).toISOString();
 export function buildStatus(t: AdminTarget, metrics: ProxyMetrics, admin: string): Record<string, unknown> {
   const cfg = t.config;
   const addr = t.server.address ?? t.address;
-  const history = t.reloader.history;
-  let lastError: ReloadResult | null = null;
-  for (let i = history.length - 1; i >= 0; i--) if (!history[i].ok) { lastError = history[i]; break; }
   const lag = metrics.lag();
   const mem = process.memoryUsage();
   const now = Date.now();
@@ -38,15 +35,11 @@ export function buildStatus(t: AdminTarget, metrics: ProxyMetrics, admin: string
     version: t.reloader.version,
     hash: cfg.hash,
     file: cfg.file,
-    files: [...cfg.files.keys()].map(shortPath),
+    files: [...cfg.files.keys()].map(displayPath),
     listen: `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`,
     admin,
     started_at: startedAt,
-    reload: {
-      last: t.reloader.last,
-      last_error: lastError ? { at: lastError.at, trigger: lastError.trigger, code: lastError.code ?? null, error: lastError.error ?? null } : null,
-      history: [...history].reverse(),
-    },
+    reload: reloadStatus(t.reloader),
     traffic: {
       requests_in_flight: t.server.active,
       client_connections: t.server.connections,
@@ -78,10 +71,15 @@ export function buildStatus(t: AdminTarget, metrics: ProxyMetrics, admin: string
   };
 }
 
-/** relative to the working folder when inside it, absolute otherwise */
-function shortPath(f: string): string {
-  const r = path.relative(process.cwd(), f);
-  return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : f;
+/** the `reload` section of /status: the last result, the last refusal, the history newest first */
+export function reloadStatus(r: { readonly history: readonly ReloadResult[]; readonly last: ReloadResult | null }): Record<string, unknown> {
+  let lastError: ReloadResult | null = null;
+  for (let i = r.history.length - 1; i >= 0; i--) if (!r.history[i].ok) { lastError = r.history[i]; break; }
+  return {
+    last: r.last,
+    last_error: lastError ? { at: lastError.at, trigger: lastError.trigger, code: lastError.code ?? null, error: lastError.error ?? null } : null,
+    history: [...r.history].reverse(),
+  };
 }
 
 function round(n: number): number {

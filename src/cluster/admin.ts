@@ -5,12 +5,13 @@
  * knows (the live version, reloads, the workers). /status is the primary's version,
  * reloads and health checks plus each worker's traffic and backend counters.
  */
-import path from 'node:path';
 import { AggregatorRegistry, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Config } from '../config/load.js';
 import type { ReloadResult } from '../reload/reloader.js';
 import type { AdminSource } from '../admin/server.js';
 import { openHandles, openFds } from '../admin/process-metrics.js';
+import { reloadStatus } from '../admin/status.js';
+import { displayPath } from '../core/display-path.js';
 
 type MetricJson = MetricObjectWithValues<MetricValue<string>>;
 
@@ -128,9 +129,6 @@ export class ClusterAdmin implements AdminSource {
     const answers = await v.ask('status');
     const byWorker = new Map<number, WorkerStatus>();
     for (const a of answers) if (a.data && typeof a.data === 'object') byWorker.set(a.worker, a.data as WorkerStatus);
-    const history = v.reloader.history;
-    let lastError: ReloadResult | null = null;
-    for (let i = history.length - 1; i >= 0; i--) if (!history[i].ok) { lastError = history[i]; break; }
     const traffic = { requests_in_flight: 0, client_connections: 0, open_tunnels: 0, errors_total: 0 };
     for (const s of byWorker.values()) for (const k of Object.keys(traffic) as Array<keyof typeof traffic>) traffic[k] += Number(s.traffic?.[k] ?? 0);
     const now = Date.now();
@@ -140,15 +138,11 @@ export class ClusterAdmin implements AdminSource {
       version: v.version,
       hash: cfg.hash,
       file: cfg.file,
-      files: [...cfg.files.keys()].map(shortPath),
+      files: [...cfg.files.keys()].map(displayPath),
       listen: v.listen,
       admin,
       started_at: startedAt,
-      reload: {
-        last: v.reloader.last,
-        last_error: lastError ? { at: lastError.at, trigger: lastError.trigger, code: lastError.code ?? null, error: lastError.error ?? null } : null,
-        history: [...history].reverse(),
-      },
+      reload: reloadStatus(v.reloader),
       traffic,
       // health is the primary's (it runs the checks once for the machine); counters are summed over the workers
       backends: cfg.backendSet.list.map((b) => {
@@ -220,7 +214,3 @@ function primaryProcess(workers: WorkerStatus[]): Record<string, unknown> {
   };
 }
 
-function shortPath(f: string): string {
-  const r = path.relative(process.cwd(), f);
-  return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : f;
-}

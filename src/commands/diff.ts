@@ -1,7 +1,7 @@
 /** `luaproxy diff old.lua new.lua`: the share of requests a new script version sends elsewhere. */
 import type { Command } from 'commander';
 import { LpxError } from '../core/errors.js';
-import { displayPath } from '../lua/values.js';
+import { displayPath } from '../core/display-path.js';
 import { diffScripts, generatedSample, readSample, type DiffResult } from '../testing/diff.js';
 import path from 'node:path';
 

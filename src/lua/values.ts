@@ -3,7 +3,6 @@
  * needs instead of fengari-interop: reading a config table into plain data, and
  * turning Lua strings and error objects into readable text.
  */
-import path from 'node:path';
 import { lua, to_luastring, type LuaState } from './vm.js';
 
 const decoder = new TextDecoder('utf-8');
@@ -15,11 +14,7 @@ export function errorText(s: Uint8Array | string | null | undefined): string {
   return decoder.decode(s);
 }
 
-/** path as shown in messages: relative to the working folder when inside it */
-export function displayPath(abs: string): string {
-  const rel = path.relative(process.cwd(), abs);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : abs;
-}
+export { displayPath } from '../core/display-path.js';
 
 /** a Lua function seen from TypeScript: where it was defined */
 export class LuaFunctionRef {
