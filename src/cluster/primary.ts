@@ -165,7 +165,6 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
         }));
         const out = await twoPhase(parts, next.hash, reloadTimeoutMs);
         if (!out.ok) {
-          config.backendSet.attach();
           throw new LpxError('LPX_RELOAD_REFUSED', out.error);
         }
         config = next;

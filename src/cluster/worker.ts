@@ -82,8 +82,6 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
           pending = { id: m.id, next };
           send({ t: 'prepared', id: m.id, ok: true, hash: next.hash });
         } catch (e) {
-          // loading wired the shared backend states to the new set: give them back
-          running.config.backendSet.attach();
           send({ t: 'prepared', id: m.id, ok: false, error: (e as Error).message, code: isLpxError(e) ? e.code : 'LPX_RELOAD_REFUSED' });
         }
         break;
@@ -101,7 +99,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
         break;
       }
       case 'abort':
-        if (pending?.id === m.id) { pending = null; running.config.backendSet.attach(); }
+        if (pending?.id === m.id) pending = null; // a loaded config changes nothing until it goes live
         break;
       case 'health':
         for (const u of m.updates) running.health.apply(u.name, u.healthy, u.detail);
