@@ -175,7 +175,7 @@ export class ProxyMetrics implements ProxyObserver {
   request(x: Exchange, durationMs: number): void {
     const name = x.backend?.name ?? NO_BACKEND;
     const b = this.backend(name);
-    const m = methodIndex(x.req.method);
+    const m = methodIndex(x.method);
     const st = statusIndex(x.status);
     const i = m * STATUS_CLASSES.length + st;
     let c = b.requests[i];

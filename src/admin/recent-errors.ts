@@ -26,12 +26,12 @@ export class RecentErrors {
   constructor(private readonly size: number) {}
 
   add(x: Exchange): void {
-    const host = x.hostBytes ? Buffer.from(x.hostBytes.buffer, x.hostBytes.byteOffset, x.hostBytes.length).toString('latin1') : (x.req.headers.host ?? '');
+    const host = x.hostBytes ? Buffer.from(x.hostBytes.buffer, x.hostBytes.byteOffset, x.hostBytes.length).toString('latin1') : (x.head.host ?? '');
     const e: RecentError = {
       at: new Date().toISOString(),
       status: x.status,
       code: x.error,
-      method: x.req.method ?? '',
+      method: x.method ?? '',
       host,
       path: x.path,
       backend: x.backend?.name ?? null,

@@ -331,7 +331,8 @@ export class LuaScript {
         lua.lua_pushvalue(L, -1);
         const v = latin1(lua.lua_tolstring(L, -1));
         lua.lua_pop(L, 1);
-        if (/[\r\n\0]/.test(v)) throw fail(`header ${k} containing CR, LF or NUL`);
+        // the proxy writes heads itself: a control byte here would split or corrupt one
+        if (/[\0-\x08\x0a-\x1f\x7f]/.test(v)) throw fail(`header ${k} containing CR, LF or NUL (or another control character)`);
         out.push([k, v]);
       } else throw fail(`header ${k} of type ${errorText(lua.lua_typename(L, vt))}; it must be a string, a number, or false to remove it`);
       lua.lua_pop(L, 1);

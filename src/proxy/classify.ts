@@ -27,21 +27,17 @@ export function classify(err: unknown): Failure {
   const code = (err as { code?: string })?.code ?? '';
   if (CONNECT_CODES.has(code)) return f('LPX_UPSTREAM_REFUSED', 'connect');
   switch (code) {
-    case 'UND_ERR_CONNECT_TIMEOUT': return f('LPX_UPSTREAM_CONNECT_TIMEOUT', 'connect');
-    case 'UND_ERR_HEADERS_TIMEOUT': return f('LPX_UPSTREAM_HEADER_TIMEOUT', null);
-    case 'UND_ERR_BODY_TIMEOUT': return f('LPX_UPSTREAM_BODY_TIMEOUT', null);
-    case 'UND_ERR_SOCKET':
+    case 'LPX_CONNECT_TIMEOUT': return f('LPX_UPSTREAM_CONNECT_TIMEOUT', 'connect');
+    case 'LPX_HEADER_TIMEOUT': return f('LPX_UPSTREAM_HEADER_TIMEOUT', null);
+    case 'LPX_BODY_TIMEOUT': return f('LPX_UPSTREAM_BODY_TIMEOUT', null);
     case 'ECONNRESET':
     case 'EPIPE':
-    case 'UND_ERR_CLOSED':
+    case 'LPX_UPSTREAM_CLOSED':
       return f('LPX_UPSTREAM_RESET', 'reused');
-    case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
-    case 'UND_ERR_REQ_RETRY':
-      return f('LPX_CLIENT_BAD_REQUEST', null, false);
-    case 'UND_ERR_ABORTED':
-    case 'UND_ERR_DESTROYED':
-      return f('LPX_CLIENT_ABORTED', null, false);
+    case 'LPX_POOL_CLOSED':
+      return f('LPX_UPSTREAM_RESET', null, false);
     default:
+      // LPX_PROTOCOL (a malformed response), TLS failures, anything unexpected
       return f('LPX_UPSTREAM_PROTOCOL', null);
   }
 }

@@ -1,20 +1,24 @@
 /**
- * Forwards one request to a backend and streams the response back, with backpressure
- * both ways: the client's request stream is undici's request body (undici reads it only
- * as fast as the backend takes it), and when the client's socket buffer is full the
- * backend's response is paused until it drains. Nothing is buffered whole.
+ * Forwards one request to a backend over a pooled connection and streams the response
+ * back, with backpressure both ways: the client is paused while the backend's socket is
+ * full, and the backend is paused while the client's is. The backend's response head is
+ * parsed strictly (src/http1) and the body bytes go to the client as they arrive, framed
+ * by the proxy: the backend's Content-Length, or chunked (re-encoded from the decoded
+ * chunks), or, for an HTTP/1.0 client, the close. Nothing is buffered whole.
  *
  * A failure before the response started gets an error status (and maybe a retry); a
  * failure after it started closes the client connection, so a truncated body can never
  * look complete.
  */
-import type { Dispatcher } from 'undici';
 import type { Logger } from '../core/logger.js';
-import { upstreamResetNow, type Upstreams } from './upstreams.js';
-import { Exchange } from './exchange.js';
-import { upstreamRequestHeaders, downstreamResponseHeaders } from './headers.js';
+import type { Upstreams, UpConn, UpstreamUser, Acquirer } from './upstreams.js';
+import type { Exchange } from './exchange.js';
+import type { ClientConn, BodySink, Responder } from './client.js';
+import { backendRequestHead, clientResponseHead, F_NONE, F_LENGTH, F_CHUNKED, F_CLOSE, type HeaderOverrides } from './headers.js';
 import { classify, isIdempotent, type Failure } from './classify.js';
 import { sendError } from './respond.js';
+import { headEnd, parseResponseHead, HttpParseError, type ResponseHead } from '../http1/parse.js';
+import { ChunkedDecoder, chunkHeader, CHUNK_END, LAST_CHUNK } from '../http1/chunked.js';
 import type { BackendState } from '../balancer/backend.js';
 import { PICK_HASH } from '../balancer/backend-set.js';
 import { murmur3 } from '../balancer/hash.js';
@@ -23,10 +27,14 @@ import { Limiter, concurrencyLimit } from './limit.js';
 export interface ForwardHooks {
   /** a backend answered or failed: feeds passive health */
   outcome(x: Exchange, backend: BackendState, ok: boolean, failure: Failure | null): void;
+  /** a backend answered 101 to an upgrade request: splice the two connections */
+  tunnel(x: Exchange, conn: ClientConn, up: UpConn, head: ResponseHead, rest: Buffer | null): void;
 }
 
 /** failover along the Host's hash order (the script did not return a proxy.hash pick) */
 const HOST_KEY = -2;
+/** the most bytes of response head accepted from a backend */
+const MAX_RESPONSE_HEAD = 64 * 1024;
 
 export class Forwarder {
   readonly limiter = new Limiter();
@@ -34,7 +42,7 @@ export class Forwarder {
   constructor(
     private readonly upstreams: Upstreams,
     private readonly log: Logger,
-    private readonly hooks: ForwardHooks,
+    readonly hooks: ForwardHooks,
   ) {}
 
   /**
@@ -43,7 +51,7 @@ export class Forwarder {
    * -1 on the first attempt (take it from this route() call's proxy.hash pick, if the
    * script returned that pick), HOST_KEY to use the Host's (hashed only on failure).
    */
-  forward(x: Exchange, index: number, path: string, overrides: ReadonlyArray<readonly [string, string | null]> | null, failoverKey = -1): void {
+  forward(x: Exchange, conn: ClientConn, index: number, path: string, overrides: HeaderOverrides | null, failoverKey = -1): void {
     const cfg = x.cfg;
     const state = cfg.backendSet.list[index];
     x.backend = state;
@@ -52,98 +60,78 @@ export class Forwarder {
       const set = cfg.backendSet;
       failoverKey = set.pickKind === PICK_HASH && set.pickIndex === index ? set.pickKey : HOST_KEY;
     }
-    const limits = cfg.settings.limits;
-    const limit = concurrencyLimit(limits);
+    const limit = concurrencyLimit(cfg.settings.limits);
     if (limit > 0 && (state.forwarding >= limit || state.queued > 0)) {
-      this.queue(x, state, index, path, overrides, failoverKey);
+      this.queue(x, conn, state, index, path, overrides, failoverKey);
       return;
     }
-    this.dispatch(x, state, index, path, overrides, failoverKey);
+    this.dispatch(x, conn, state, index, path, overrides, failoverKey);
   }
 
-  private queue(x: Exchange, state: BackendState, index: number, path: string, overrides: ReadonlyArray<readonly [string, string | null]> | null, failoverKey: number): void {
-    const res = x.res!;
+  private queue(x: Exchange, conn: ClientConn, state: BackendState, index: number, path: string, overrides: HeaderOverrides | null, failoverKey: number): void {
     const limits = x.cfg.settings.limits;
-    const onClose = () => { x.clientGone = true; cancel?.(); };
+    const waiting: Responder = { deadline: 0, onDeadline() {}, clientGone: () => cancel?.(), clientDrain() {} };
+    conn.responder = waiting;
     const cancel = this.limiter.wait(state, limits, {
       run: () => {
-        res.removeListener('close', onClose);
-        if (x.clientGone || res.destroyed) return;
-        this.dispatch(x, state, index, path, overrides, failoverKey);
+        if (x.clientGone || conn.x !== x) return;
+        this.dispatch(x, conn, state, index, path, overrides, failoverKey);
       },
       refuse: (timedOut) => {
-        res.removeListener('close', onClose);
+        if (x.clientGone || conn.x !== x) return;
         const code = timedOut ? 'LPX_UPSTREAM_QUEUE_TIMEOUT' : 'LPX_UPSTREAM_OVERLOADED';
         x.error = code;
         x.status = 503;
-        sendError(res, 503, code, timedOut
+        sendError(conn, x, 503, code, timedOut
           ? `backend ${state.name} is at its limit of ${concurrencyLimit(limits)} requests and this one waited ${limits.queue_timeout}s in its queue`
           : `backend ${state.name} is at its limit of ${concurrencyLimit(limits)} requests and its queue of ${limits.queue} is full`, 1);
       },
     });
-    if (cancel) res.once('close', onClose);
   }
 
-  private dispatch(x: Exchange, state: BackendState, index: number, path: string, overrides: ReadonlyArray<readonly [string, string | null]> | null, failoverKey: number): void {
+  private dispatch(x: Exchange, conn: ClientConn, state: BackendState, index: number, path: string, overrides: HeaderOverrides | null, failoverKey: number): void {
     const cfg = x.cfg;
-    const spec = cfg.backends[index];
-    const req = x.req;
-    const s = cfg.settings;
-    const headers = upstreamRequestHeaders(
-      req.rawHeaders,
-      req.headers.connection as string | undefined,
-      { clientIp: x.client, proto: 'http' },
-      overrides,
-    );
-    const handler = new ForwardHandler(this, x, state, index, path, overrides, failoverKey);
+    const a = new Attempt(this, x, conn, state, index, path, overrides, failoverKey);
+    conn.responder = a;
     state.inflight++;
     state.forwarding++;
     state.requests++;
     x.dispatchedAt = performance.now();
-    this.upstreams.get(spec.origin, s).dispatch({
-      path,
-      method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-      headers,
-      body: x.hasBody ? req : null,
-      headersTimeout: s.timeouts.header * 1000,
-      bodyTimeout: s.timeouts.body * 1000,
-      idempotent: isIdempotent(req.method),
-    }, handler);
+    a.pool = this.upstreams.get(cfg.backends[index].origin, cfg.settings);
+    a.pool.acquire(a);
   }
 
   /** the attempt failed before any response byte went to the client */
-  failed(x: Exchange, h: ForwardHandler, err: Error): void {
+  failed(x: Exchange, conn: ClientConn, a: Attempt, err: Error): void {
     const failure = classify(err);
-    const res = x.res!;
-    this.hooks.outcome(x, h.state, false, failure.backendFault ? failure : null);
-    if (x.clientGone || res.destroyed) {
+    this.hooks.outcome(x, a.state, false, failure.backendFault ? failure : null);
+    if (x.clientGone || conn.x !== x) {
       x.error = 'LPX_CLIENT_ABORTED';
       return;
     }
     const cfg = x.cfg;
-    const bodyUntouched = !x.hasBody || !x.req.readableDidRead;
-    if (failure.retry === 'connect' && x.retries < cfg.settings.retries.connect && bodyUntouched) {
-      const next = this.nextCandidate(x, h.failoverKey);
+    if (failure.retry === 'connect' && x.retries < cfg.settings.retries.connect && !a.bodyStarted) {
+      const next = this.nextCandidate(x, a.failoverKey);
       if (next >= 0) {
         x.retries++;
-        h.state.retries++;
-        this.log.warn({ host: x.host, path: x.path, backend: h.state.name, next: cfg.backends[next].name, code: failure.code, err: err.message }, 'backend connect failed; retrying on the next backend');
-        this.forward(x, next, h.path, h.overrides, h.failoverKey);
+        a.state.retries++;
+        this.log.warn({ host: x.host, path: x.path, backend: a.state.name, next: cfg.backends[next].name, code: failure.code, err: err.message }, 'backend connect failed; retrying on the next backend');
+        this.forward(x, conn, next, a.path, a.overrides, a.failoverKey);
         return;
       }
     }
-    if (failure.retry === 'reused' && cfg.settings.retries.reused && !x.reusedRetried && !x.hasBody && isIdempotent(x.req.method)) {
+    if (failure.retry === 'reused' && cfg.settings.retries.reused && !x.reusedRetried && !x.hasBody && isIdempotent(x.method)) {
       x.reusedRetried = true;
       x.retries++;
-      h.state.retries++;
-      this.forward(x, h.index, h.path, h.overrides, h.failoverKey);
+      a.state.retries++;
+      this.forward(x, conn, a.index, a.path, a.overrides, a.failoverKey);
       return;
     }
     x.errorDetail = err.message;
     let code = failure.code;
     let status = failure.status;
-    let what = describeFailure(failure.code, h.state, cfg.settings.timeouts);
-    if (failure.retry === 'connect' && (cfg.backendSet.panic || this.nextCandidate(x, h.failoverKey) < 0)) {
+    let what = describeFailure(failure.code, a.state, cfg.settings.timeouts, err);
+    if (failure.retry === 'connect' && (cfg.backendSet.panic || this.nextCandidate(x, a.failoverKey) < 0)) {
       // no backend is left to try: all are down, drained or ejected (this was a try in
       // panic mode), or every available one refused this request
       code = 'LPX_UPSTREAM_UNAVAILABLE';
@@ -152,7 +140,8 @@ export class Forwarder {
     }
     x.error = code;
     x.status = status;
-    sendError(res, status, code, what);
+    if (a.bodyStarted && conn.bodyPending) conn.closeAfter = true;
+    sendError(conn, x, status, code, what);
   }
 
   /** the failover choice: the key's next consistent-hash candidate that is available and was not tried yet */
@@ -169,119 +158,339 @@ export class Forwarder {
   }
 
   /** the response had started when the backend failed: close the client connection */
-  broken(x: Exchange, h: ForwardHandler, err: Error): void {
+  broken(x: Exchange, conn: ClientConn, a: Attempt, err: Error): void {
     const failure = classify(err);
-    this.hooks.outcome(x, h.state, false, failure.backendFault ? failure : null);
+    this.hooks.outcome(x, a.state, false, failure.backendFault ? failure : null);
     x.error = failure.code;
     x.errorDetail = err.message;
     // With a Content-Length or chunked framing, closing the connection early shows the
     // truncation and lets the client keep what arrived. A close-delimited body would look
     // complete after a FIN, so that client gets a reset instead.
-    const sock = x.res!.socket;
-    if (x.closeDelimited && sock && !sock.destroyed) sock.resetAndDestroy();
-    else x.res!.destroy();
+    const sock = conn.socket;
+    if (x.closeDelimited && !sock.destroyed) sock.resetAndDestroy();
+    else sock.destroy();
   }
 
-  completed(x: Exchange, h: ForwardHandler, status: number): void {
-    this.hooks.outcome(x, h.state, status < 500, status >= 500 ? { code: 'LPX_UPSTREAM_PROTOCOL', status, retry: null, backendFault: true } : null);
+  completed(x: Exchange, a: Attempt, status: number): void {
+    this.hooks.outcome(x, a.state, status < 500, status >= 500 ? { code: 'LPX_UPSTREAM_PROTOCOL', status, retry: null, backendFault: true } : null);
   }
 }
 
-function describeFailure(code: string, b: BackendState, t: { connect: number; header: number; body: number }): string {
+function describeFailure(code: string, b: BackendState, t: { connect: number; header: number; body: number }, err: Error): string {
   switch (code) {
     case 'LPX_UPSTREAM_REFUSED': return `backend ${b.name} (${b.url}) refused the connection`;
     case 'LPX_UPSTREAM_CONNECT_TIMEOUT': return `backend ${b.name} (${b.url}) did not accept a connection within ${t.connect}s`;
     case 'LPX_UPSTREAM_HEADER_TIMEOUT': return `backend ${b.name} (${b.url}) sent no response headers within ${t.header}s`;
     case 'LPX_UPSTREAM_BODY_TIMEOUT': return `backend ${b.name} (${b.url}) stalled in the middle of its response for ${t.body}s`;
     case 'LPX_UPSTREAM_RESET': return `backend ${b.name} (${b.url}) closed the connection before answering`;
-    case 'LPX_CLIENT_BAD_REQUEST': return 'the request body did not match its Content-Length';
-    default: return `backend ${b.name} (${b.url}) sent an invalid response`;
+    case 'LPX_CLIENT_BAD_REQUEST': return `the request body was malformed: ${err.message}`;
+    default: return `backend ${b.name} (${b.url}) sent an invalid response: ${err.message}`;
   }
 }
 
-/** undici dispatch handler for one attempt */
-export class ForwardHandler implements Dispatcher.DispatchHandler {
-  private abortFn: ((err?: Error) => void) | null = null;
-  private resumeFn: (() => void) | null = null;
-  private done = false;
+const P_CONNECT = 0;
+const P_HEAD = 1;
+const P_BODY = 2;
+const P_DONE = 3;
+
+function fault(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** one try of one request at one backend */
+export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
+  pool: import('./upstreams.js').OriginPool | null = null;
+  private up: UpConn | null = null;
+  private phase = P_CONNECT;
+  deadline = 0;
+  private rbuf: Buffer | null = null;
+  private scanned = 0;
   private status = 0;
+  private inMode = F_NONE;
+  private outMode = F_NONE;
+  private remaining = 0;
+  private decoder: ChunkedDecoder | null = null;
+  /** the client's body began to flow to this backend (no retry elsewhere after that) */
+  bodyStarted = false;
+  /** the whole request reached the backend's socket */
+  private reqDone = false;
+  private reusable = true;
+  private upPaused = false;
+  private chunkOk = true;
 
   constructor(
     private readonly fwd: Forwarder,
     private readonly x: Exchange,
+    private readonly conn: ClientConn,
     readonly state: BackendState,
     readonly index: number,
     readonly path: string,
-    readonly overrides: ReadonlyArray<readonly [string, string | null]> | null,
+    readonly overrides: HeaderOverrides | null,
     readonly failoverKey: number,
-  ) {
-    const res = x.res!;
-    // the client went away: stop the backend side too (no leaked upstream socket)
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        x.clientGone = true;
-        this.abortFn?.(new Error('client closed the connection'));
-      }
-    });
-  }
+  ) {}
 
-  onConnect(abort: (err?: Error) => void): void {
-    this.abortFn = abort;
-    if (this.x.clientGone) abort(new Error('client closed the connection'));
-  }
-
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    if (statusCode < 200) return true; // 1xx informational: not forwarded
-    const x = this.x;
-    const res = x.res!;
-    this.resumeFn = resume;
-    this.status = statusCode;
-    x.upstreamMs = performance.now() - x.dispatchedAt;
-    const { headers, contentLength } = downstreamResponseHeaders(rawHeaders);
-    try {
-      res.writeHead(statusCode, statusText, headers);
-      // the body's end is marked only by the connection closing (an HTTP/1.0 client, no length)
-      x.closeDelimited = contentLength < 0 && !res.chunkedEncoding && statusCode !== 204 && statusCode !== 304 && x.req.method !== 'HEAD';
-    } catch (e) {
-      // a header value Node refuses to send (invalid characters): the backend's fault
-      this.abortFn?.(Object.assign(new Error(`invalid response header from backend: ${(e as Error).message}`), { code: 'HPE_INVALID_HEADER_TOKEN' }));
-      return false;
+  acquired(err: Error | null, up: UpConn | null): void {
+    if (this.phase === P_DONE) {
+      // the client left while the connection was being made
+      if (up !== null) this.pool!.release(up);
+      return;
     }
-    x.started = true;
-    x.status = statusCode;
-    return true;
+    if (err !== null || up === null) {
+      this.fail(err ?? fault('LPX_POOL_CLOSED', 'no connection'));
+      return;
+    }
+    this.up = up;
+    up.user = this;
+    this.phase = P_HEAD;
+    const x = this.x;
+    up.socket.write(backendRequestHead(x.head, this.path, x.client, x.hostOverride, this.overrides, x.upgrade), 'latin1');
+    if (x.hasBody) {
+      this.bodyStarted = true;
+      this.conn.startBody(this);
+    } else this.requestSent();
   }
 
-  onData(chunk: Buffer): boolean {
-    const res = this.x.res!;
-    this.x.bytes += chunk.length;
-    const ok = res.write(chunk);
-    if (!ok && this.resumeFn) res.once('drain', this.resumeFn);
+  private requestSent(): void {
+    this.reqDone = true;
+    if (this.phase === P_HEAD) {
+      const ms = this.x.cfg.settings.timeouts.header * 1000;
+      this.deadline = ms > 0 ? performance.now() + ms : 0;
+    }
+  }
+
+  // ---- the request body, from the client
+
+  bodyData(b: Buffer, start: number, end: number): boolean {
+    const up = this.up;
+    if (up === null || this.phase === P_DONE) return true;
+    const s = up.socket;
+    const slice = start === 0 && end === b.length ? b : b.subarray(start, end);
+    if (!this.x.head.chunked) return s.write(slice);
+    s.cork();
+    s.write(chunkHeader(end - start), 'latin1');
+    s.write(slice);
+    const ok = s.write(CHUNK_END, 'latin1');
+    s.uncork();
     return ok;
   }
 
-  onComplete(): void {
-    if (this.done) return;
-    if (upstreamResetNow()) {
-      // a reset that undici took for the end of a body without a length: truncated
-      this.onError(Object.assign(new Error('backend reset the connection in the middle of a response without a length'), { code: 'ECONNRESET' }));
-      return;
-    }
-    this.done = true;
-    this.state.inflight--;
-    this.state.forwarding--;
-    this.fwd.released(this.x, this.state);
-    this.x.res!.end();
-    this.fwd.completed(this.x, this, this.status);
+  bodyEnd(): void {
+    if (this.phase === P_DONE) return;
+    if (this.x.head.chunked && this.up !== null) this.up.socket.write(LAST_CHUNK, 'latin1');
+    this.requestSent();
   }
 
-  onError(err: Error): void {
-    if (this.done) return;
-    this.done = true;
+  bodyFailed(err: HttpParseError): void {
+    if (this.phase === P_DONE) return;
+    this.end(false);
+    const x = this.x;
+    x.error = 'LPX_CLIENT_BAD_REQUEST';
+    x.errorDetail = err.message;
+    this.fwd.hooks.outcome(x, this.state, true, null);
+    if (x.started) { this.conn.socket.destroy(); return; }
+    x.status = 400;
+    this.conn.closeAfter = true;
+    sendError(this.conn, x, 400, 'LPX_CLIENT_BAD_REQUEST', err.message);
+  }
+
+  onUpDrain(): void {
+    if (this.phase !== P_DONE && !this.reqDone) this.conn.resumeBody();
+  }
+
+  // ---- the response, from the backend
+
+  onUpData(d: Buffer): void {
+    if (this.phase === P_BODY) { this.body(d, 0); return; }
+    if (this.phase !== P_HEAD) { this.reusable = false; return; }
+    let buf = this.rbuf === null ? d : Buffer.concat([this.rbuf, d]);
+    for (;;) {
+      let r: ResponseHead;
+      let end: number;
+      try {
+        end = headEnd(buf, 0, this.scanned, MAX_RESPONSE_HEAD);
+        if (end < 0) {
+          this.rbuf = buf;
+          this.scanned = buf.length;
+          return;
+        }
+        r = parseResponseHead(buf, 0, end);
+      } catch (e) {
+        this.fail(fault('LPX_PROTOCOL', (e as Error).message));
+        return;
+      }
+      this.scanned = 0;
+      if (r.status >= 200 || r.status === 101) {
+        this.rbuf = null;
+        this.head(r, buf, end);
+        return;
+      }
+      // 1xx informational (100 Continue, 103 Early Hints): not forwarded
+      if (end === buf.length) { this.rbuf = null; return; }
+      buf = buf.subarray(end);
+    }
+  }
+
+  private head(r: ResponseHead, buf: Buffer, at: number): void {
+    const x = this.x;
+    const conn = this.conn;
+    x.upstreamMs = performance.now() - x.dispatchedAt;
+    if (r.status === 101) {
+      if (x.upgrade === null) { this.fail(fault('LPX_PROTOCOL', '101 Switching Protocols to a request that asked for no upgrade')); return; }
+      this.phase = P_DONE;
+      this.deadline = 0;
+      this.state.forwarding--;
+      this.fwd.released(x, this.state);
+      const up = this.up!;
+      this.up = null;
+      this.fwd.hooks.tunnel(x, conn, up, r, at < buf.length ? buf.subarray(at) : null);
+      return;
+    }
+    const s = x.cfg.settings;
+    this.status = r.status;
+    if (x.method === 'HEAD' || r.status === 204 || r.status === 304) this.inMode = F_NONE;
+    else if (r.chunked) { this.inMode = F_CHUNKED; this.decoder = new ChunkedDecoder(502); } else if (r.hasTransferEncoding || r.contentLength < 0) this.inMode = F_CLOSE;
+    else { this.inMode = F_LENGTH; this.remaining = r.contentLength; }
+    if (r.close || this.inMode === F_CLOSE) this.reusable = false;
+    this.outMode = this.inMode === F_CHUNKED || this.inMode === F_CLOSE ? (x.head.minor === 0 ? F_CLOSE : F_CHUNKED) : this.inMode;
+    if (this.outMode === F_CLOSE) { conn.closeAfter = true; x.closeDelimited = true; }
+    const head = clientResponseHead(r, this.outMode, conn.responseConnection(x));
+    x.started = true;
+    x.status = r.status;
+    this.phase = P_BODY;
+    const ms = s.timeouts.body * 1000;
+    this.deadline = ms > 0 ? performance.now() + ms : 0;
+    if (this.inMode === F_NONE) {
+      conn.writeHead(head, null, 0, 0);
+      if (at < buf.length) this.reusable = false;
+      this.complete();
+      return;
+    }
+    if (this.inMode === F_LENGTH) {
+      const n = Math.min(this.remaining, buf.length - at);
+      const ok = conn.writeHead(head, buf, at, at + n);
+      this.remaining -= n;
+      x.bytes += n;
+      if (at + n < buf.length) this.reusable = false; // bytes past the body: never reuse this connection
+      if (this.remaining === 0) this.complete();
+      else if (!ok) this.pauseUp();
+      return;
+    }
+    const ok = conn.writeHead(head, null, 0, 0);
+    if (at < buf.length) this.body(buf, at);
+    else if (!ok) this.pauseUp();
+  }
+
+  private readonly onChunk = (b: Buffer, start: number, end: number): void => {
+    this.x.bytes += end - start;
+    if (!(this.outMode === F_CHUNKED ? this.conn.writeChunk(b, start, end) : this.conn.write(b, start, end))) this.chunkOk = false;
+  };
+
+  private body(b: Buffer, at: number): void {
+    const x = this.x;
+    let ok = true;
+    switch (this.inMode) {
+      case F_LENGTH: {
+        const n = Math.min(this.remaining, b.length - at);
+        ok = this.conn.write(b, at, at + n);
+        this.remaining -= n;
+        x.bytes += n;
+        if (at + n < b.length) this.reusable = false;
+        if (this.remaining === 0) { this.complete(); return; }
+        break;
+      }
+      case F_CHUNKED: {
+        let end: number;
+        this.chunkOk = true;
+        try {
+          end = this.decoder!.feed(b, at, b.length, this.onChunk);
+        } catch (e) {
+          this.fail(fault('LPX_PROTOCOL', (e as Error).message));
+          return;
+        }
+        if (end >= 0) {
+          if (end < b.length) this.reusable = false;
+          this.complete();
+          return;
+        }
+        ok = this.chunkOk;
+        break;
+      }
+      default:
+        x.bytes += b.length - at;
+        ok = this.conn.write(b, at, b.length);
+    }
+    if (!ok) this.pauseUp();
+    else if (this.deadline > 0) this.deadline = performance.now() + x.cfg.settings.timeouts.body * 1000;
+  }
+
+  /** the client's socket is full: stop reading the backend, and stop its body clock (the wait is the client's) */
+  private pauseUp(): void {
+    this.upPaused = true;
+    this.deadline = 0;
+    this.up?.socket.pause();
+  }
+
+  clientDrain(): void {
+    if (!this.upPaused || this.phase !== P_BODY) return;
+    this.upPaused = false;
+    const ms = this.x.cfg.settings.timeouts.body * 1000;
+    this.deadline = ms > 0 ? performance.now() + ms : 0;
+    this.up?.socket.resume();
+  }
+
+  /** the response is complete */
+  private complete(): void {
+    if (this.outMode === F_CHUNKED) this.conn.socket.write(LAST_CHUNK, 'latin1');
+    this.end(this.reusable && this.reqDone);
+    this.fwd.completed(this.x, this, this.status);
+    this.conn.endResponse();
+  }
+
+  /** leave the backend connection: back to its pool, or closed */
+  private end(reuse: boolean): void {
+    this.phase = P_DONE;
+    this.deadline = 0;
     this.state.inflight--;
     this.state.forwarding--;
     this.fwd.released(this.x, this.state);
-    if (this.x.started) this.fwd.broken(this.x, this, err);
-    else this.fwd.failed(this.x, this, err);
+    const up = this.up;
+    this.up = null;
+    if (up === null) return;
+    if (this.upPaused) up.socket.resume();
+    if (reuse) this.pool!.release(up);
+    else this.pool!.discard(up);
+  }
+
+  private fail(err: Error): void {
+    if (this.phase === P_DONE) return;
+    this.end(false);
+    if (this.x.started) this.fwd.broken(this.x, this.conn, this, err);
+    else this.fwd.failed(this.x, this.conn, this, err);
+  }
+
+  onUpEnd(): void {
+    if (this.phase === P_BODY && this.inMode === F_CLOSE) { this.reusable = false; this.complete(); return; }
+    if (this.phase === P_DONE) return;
+    this.fail(this.phase === P_BODY
+      ? fault('ECONNRESET', 'backend closed the connection in the middle of its response')
+      : fault('LPX_UPSTREAM_CLOSED', 'backend closed the connection before answering'));
+  }
+
+  onUpClose(err: Error | null): void {
+    if (this.phase === P_DONE) return;
+    this.fail(err ?? fault('LPX_UPSTREAM_CLOSED', this.phase === P_BODY ? 'backend closed the connection in the middle of its response' : 'backend closed the connection before answering'));
+  }
+
+  onDeadline(): void {
+    if (this.phase === P_HEAD) this.fail(fault('LPX_HEADER_TIMEOUT', 'no response head in time'));
+    else if (this.phase === P_BODY) this.fail(fault('LPX_BODY_TIMEOUT', 'the response stalled'));
+  }
+
+  clientGone(): void {
+    if (this.phase === P_DONE) return;
+    if (this.phase === P_CONNECT) { this.phase = P_DONE; this.state.inflight--; this.state.forwarding--; this.fwd.released(this.x, this.state); this.pool?.cancel(this); }
+    else this.end(false);
+    this.x.error = 'LPX_CLIENT_ABORTED';
+    this.fwd.hooks.outcome(this.x, this.state, false, null);
   }
 }

@@ -1,101 +1,147 @@
 /**
- * Header handling on both legs: hop-by-hop headers (and any header named in
- * `Connection`) are dropped, duplicates and the original case are kept, and
- * X-Forwarded-For/-Proto/-Host are set on the way to the backend. The original Host
- * header goes to the backend unchanged, since backends use it for virtual hosting.
+ * The heads the proxy writes: the request head for the backend and the response head for
+ * the client, built as one latin1 string each from the parsed heads (src/http1). Hop-by-hop
+ * headers (and any header named in Connection) are dropped, duplicates and the original
+ * case are kept, X-Forwarded-For/-Proto/-Host are set on the way to the backend, and the
+ * message framing (Content-Length or chunked) is always the proxy's own, never a copy of
+ * what came in. The original Host goes to the backend unchanged, since backends use it for
+ * virtual hosting.
  */
+import { STATUS_CODES } from 'node:http';
+import {
+  K_OTHER, K_HOST, K_CONTENT_LENGTH, K_TRANSFER_ENCODING, K_CONNECTION, K_UPGRADE, K_EXPECT, K_HOP,
+  K_X_FORWARDED_FOR, K_X_FORWARDED_OTHER, K_DATE, type RequestHead, type ResponseHead,
+} from '../http1/parse.js';
 
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
   'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings',
 ]);
 
-/** lower-cased header names listed in Connection values, beyond the standard hop-by-hop set */
-function connectionListed(values: string | undefined): Set<string> | null {
-  if (!values) return null;
-  let out: Set<string> | null = null;
-  for (const part of values.split(',')) {
-    const t = part.trim().toLowerCase();
-    // Host is end-to-end whatever Connection says: the backend must see the host routed by
-    if (t && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade' && t !== 'host') (out ??= new Set()).add(t);
-  }
-  return out;
+/** route's { headers = {...} } for the backend: a value replaces every header of that name, null removes it */
+export type HeaderOverrides = ReadonlyArray<readonly [string, string | null]>;
+
+function listedHas(listed: string[] | null, name: string): boolean {
+  return listed !== null && listed.includes(name.toLowerCase());
 }
 
-export interface ForwardedInfo {
-  clientIp: string;
-  proto: 'http' | 'https';
+function overriddenHas(o: HeaderOverrides | null, name: string): boolean {
+  if (o === null) return false;
+  const lower = name.toLowerCase();
+  for (let i = 0; i < o.length; i++) if (o[i][0].toLowerCase() === lower) return true;
+  return false;
 }
 
 /**
- * Request headers for the backend as a flat [name, value, ...] list (undici's raw form),
- * from the client's raw headers. `overrides` come from route's { headers = {...} }:
- * a value replaces every header of that name, null removes it.
+ * The request head for the backend. `host` replaces the Host header when the request
+ * came in absolute form; `upgrade` is the protocol to ask for, or null for none.
  */
-export function upstreamRequestHeaders(
-  raw: string[],
-  connection: string | undefined,
-  fwd: ForwardedInfo,
-  overrides: ReadonlyArray<readonly [string, string | null]> | null,
-): string[] {
-  const listed = connectionListed(connection);
-  const out: string[] = [];
+export function backendRequestHead(
+  h: RequestHead,
+  target: string,
+  clientIp: string,
+  host: string | null,
+  overrides: HeaderOverrides | null,
+  upgrade: string | null,
+): string {
+  let s = `${h.method} ${target} HTTP/1.1\r\n`;
+  const headers = h.headers;
+  const kinds = h.kinds;
+  const listed = h.listed;
   let xff: string | null = null;
-  let host: string | null = null;
-  let overridden: Set<string> | null = null;
-  if (overrides) overridden = new Set(overrides.map(([k]) => k.toLowerCase()));
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i];
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || lower === 'expect') continue;
-    if (listed?.has(lower)) continue;
-    if (lower === 'x-forwarded-for') { xff = xff === null ? raw[i + 1] : `${xff}, ${raw[i + 1]}`; continue; }
-    if (lower === 'x-forwarded-proto' || lower === 'x-forwarded-host') continue;
-    if (lower === 'host') { if (host === null) host = raw[i + 1]; }
-    if (overridden?.has(lower)) continue;
-    out.push(name, raw[i + 1]);
+  let firstHost: string | null = host;
+  let sawHost = false;
+  for (let i = 0, k = 0; i < headers.length; i += 2, k++) {
+    switch (kinds[k]) {
+      case K_HOST:
+        if (sawHost) continue;
+        sawHost = true;
+        if (firstHost === null) firstHost = headers[i + 1];
+        if (overrides !== null && overriddenHas(overrides, 'host')) continue;
+        s += host === null ? `${headers[i]}: ${headers[i + 1]}\r\n` : `${headers[i]}: ${host}\r\n`;
+        continue;
+      case K_CONTENT_LENGTH: case K_TRANSFER_ENCODING: case K_CONNECTION: case K_UPGRADE: case K_EXPECT: case K_HOP:
+      case K_X_FORWARDED_OTHER:
+        continue;
+      case K_X_FORWARDED_FOR:
+        xff = xff === null ? headers[i + 1] : `${xff}, ${headers[i + 1]}`;
+        continue;
+      default:
+        if (listed !== null && listedHas(listed, headers[i])) continue;
+        if (overrides !== null && overriddenHas(overrides, headers[i])) continue;
+        s += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    }
   }
-  out.push('x-forwarded-for', xff === null ? fwd.clientIp : `${xff}, ${fwd.clientIp}`);
-  out.push('x-forwarded-proto', fwd.proto);
-  if (host !== null) out.push('x-forwarded-host', host);
-  if (overrides) for (const [k, v] of overrides) if (v !== null) out.push(k, v);
-  return out;
+  // an HTTP/1.0 request may come without Host: the backend gets an empty one (RFC 9112 3.2)
+  if (!sawHost) s += `Host: ${host ?? ''}\r\n`;
+  s += `x-forwarded-for: ${xff === null ? clientIp : `${xff}, ${clientIp}`}\r\nx-forwarded-proto: http\r\n`;
+  if (firstHost !== null) s += `x-forwarded-host: ${firstHost}\r\n`;
+  if (h.chunked) s += 'transfer-encoding: chunked\r\n';
+  else if (h.contentLength >= 0) s += `content-length: ${h.contentLength}\r\n`;
+  if (upgrade !== null) s += `connection: upgrade\r\nupgrade: ${upgrade}\r\n`;
+  if (overrides !== null) for (const [k, v] of overrides) if (v !== null) s += `${k}: ${v}\r\n`;
+  return `${s}\r\n`;
 }
 
+// the Date header, rebuilt at most once a second
+let dateText = '';
+let dateAt = 0;
+function httpDate(): string {
+  const now = Date.now();
+  if (now - dateAt >= 1000 || now < dateAt) {
+    dateAt = now - (now % 1000);
+    dateText = new Date(dateAt).toUTCString();
+  }
+  return dateText;
+}
+
+/** how the proxy frames a response body for the client */
+export const F_NONE = 0;
+export const F_LENGTH = 1;
+export const F_CHUNKED = 2;
+export const F_CLOSE = 3;
+
 /**
- * response headers for the client, from the backend's raw headers (Buffers, latin1).
- * One pass converts each name and value once; only a response whose Connection header
- * lists extra names (rare) takes a second pass to drop them.
+ * The response head for the client, from the backend's head. `framing` is F_LENGTH (with
+ * the backend's Content-Length), F_CHUNKED, F_CLOSE (the close marks the end) or F_NONE (a
+ * response without a body: HEAD, 204, 304, which keep a Content-Length they carry).
+ * `connection` is 'close', 'keep-alive' (an HTTP/1.0 client that asked for it) or null.
  */
-export function downstreamResponseHeaders(raw: Buffer[] | string[] | null): { headers: string[]; contentLength: number } {
-  const out: string[] = [];
-  let listed: Set<string> | null = null;
-  let contentLength = -1;
-  if (!raw) return { headers: out, contentLength };
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = typeof raw[i] === 'string' ? (raw[i] as string) : (raw[i] as Buffer).toString('latin1');
-    const value = typeof raw[i + 1] === 'string' ? (raw[i + 1] as string) : (raw[i + 1] as Buffer).toString('latin1');
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower)) {
-      if (lower === 'connection') {
-        const more = connectionListed(value);
-        if (more) { listed ??= new Set(); for (const t of more) listed.add(t); }
-      }
-      continue;
+export function clientResponseHead(r: ResponseHead, framing: number, connection: string | null): string {
+  let s = `HTTP/1.1 ${r.status} ${r.reason || STATUS_CODES[r.status] || ''}\r\n`;
+  const headers = r.headers;
+  const kinds = r.kinds;
+  const listed = r.listed;
+  for (let i = 0, k = 0; i < headers.length; i += 2, k++) {
+    const kind = kinds[k];
+    if (kind === K_OTHER || kind === K_DATE || kind === K_HOST || kind === K_EXPECT || kind === K_X_FORWARDED_FOR || kind === K_X_FORWARDED_OTHER) {
+      if (listed !== null && listedHas(listed, headers[i])) continue;
+      s += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    } else if (kind === K_CONTENT_LENGTH && framing === F_NONE) {
+      s += `${headers[i]}: ${headers[i + 1]}\r\n`;
     }
-    if (lower === 'content-length') contentLength = Number(value);
-    out.push(name, value);
   }
-  if (listed === null) return { headers: out, contentLength };
-  const kept: string[] = [];
-  contentLength = -1;
-  for (let i = 0; i < out.length; i += 2) {
-    const lower = out[i].toLowerCase();
-    if (listed.has(lower)) continue;
-    if (lower === 'content-length') contentLength = Number(out[i + 1]);
-    kept.push(out[i], out[i + 1]);
-  }
-  return { headers: kept, contentLength };
+  if (framing === F_LENGTH) s += `content-length: ${r.contentLength}\r\n`;
+  else if (framing === F_CHUNKED) s += 'transfer-encoding: chunked\r\n';
+  if (!r.hasDate) s += `date: ${httpDate()}\r\n`;
+  if (connection !== null) s += `connection: ${connection}\r\n`;
+  return `${s}\r\n`;
+}
+
+/** the 101 head for the client: the backend's headers, with its Upgrade and Connection */
+export function switchingHead(r: ResponseHead): string {
+  let s = `HTTP/1.1 101 ${r.reason || 'Switching Protocols'}\r\n`;
+  for (let i = 0; i < r.headers.length; i += 2) s += `${r.headers[i]}: ${r.headers[i + 1]}\r\n`;
+  return `${s}\r\n`;
+}
+
+/** headers of a response the proxy writes itself, as a head string */
+export function ownResponseHead(status: number, headers: readonly string[], connection: string | null): string {
+  let s = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) s += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  s += `date: ${httpDate()}\r\n`;
+  if (connection !== null) s += `connection: ${connection}\r\n`;
+  return `${s}\r\n`;
 }
 
 /** headers of a direct response from route's { status = ..., headers = {...} } */

@@ -2,26 +2,29 @@
  * The traffic listener and the request path: normalize the host, make the one Lua call
  * for this request, then forward, answer directly, or answer an error. The current
  * Config is read once per request, so a reload never changes a request mid-way.
+ *
+ * The listener is a plain net.Server: each connection is a ClientConn (src/proxy/client.ts)
+ * that speaks HTTP/1.1 with the strict parser of src/http1. One sweeper checks every
+ * connection's deadline (and its backend attempt's) four times a second, so no request
+ * arms a timer of its own.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket, AddressInfo } from 'node:net';
+import net, { type Socket, type AddressInfo } from 'node:net';
 import type { Logger } from '../core/logger.js';
 import type { Config, ListenAddress } from '../config/load.js';
-import { LpxError, isLpxError } from '../core/errors.js';
+import type { Settings } from '../config/defaults.js';
+import { LpxError, isLpxError, type ErrorCode } from '../core/errors.js';
 import { HostCache } from '../core/host.js';
 import { needsNormalizing, normalizePath } from '../core/path.js';
+import { HttpParseError, type RequestHead } from '../http1/parse.js';
 import { Upstreams } from './upstreams.js';
 import { Forwarder, type ForwardHooks } from './forward.js';
 import { Tunnels } from './upgrade.js';
 import { Exchange } from './exchange.js';
-import { sendError, sendDirect, rawError, rawDirect } from './respond.js';
+import { ClientConn, type ConnOwner } from './client.js';
+import { sendError, sendDirect, rawError } from './respond.js';
 import type { RouteOutcome } from '../lua/script.js';
 import type { BackendState } from '../balancer/backend.js';
 import type { Failure } from './classify.js';
-
-/** the timer that closes a connection which sends no complete request head in time */
-const FIRST_HEAD = Symbol('luaproxy.firstHeadTimer');
-type Watched = Socket & { [FIRST_HEAD]?: NodeJS.Timeout | null };
 
 /** what the proxy tells the layers above it (metrics, passive health) */
 export interface ProxyObserver {
@@ -52,32 +55,42 @@ function combine(list: ProxyObserver[]): Required<ProxyObserver> {
   };
 }
 
-export class ProxyServer {
+/** how often deadlines are checked (client timeouts, backend header and body timeouts) */
+const SWEEP_MS = 250;
+
+export class ProxyServer implements ConnOwner {
   private cfg: Config;
-  private server: http.Server | null = null;
-  private readonly retiring = new Set<http.Server>();
+  private server: net.Server | null = null;
+  private readonly retiring = new Set<net.Server>();
+  private readonly conns = new Set<ClientConn>();
   private readonly hosts = new HostCache();
   readonly upstreams = new Upstreams();
   private readonly forwarder: Forwarder;
   private readonly tunnels: Tunnels;
   private readonly log: Logger;
   private readonly observer: Required<ProxyObserver>;
+  private sweeper: NodeJS.Timeout | null = null;
   /** requests between arrival and the end of their response */
   active = 0;
   connections = 0;
-  private closing = false;
+  closing = false;
 
   constructor(cfg: Config, opts: ProxyServerOptions) {
     this.cfg = cfg;
     this.log = opts.log;
     this.observer = combine(opts.observers ?? []);
-    const hooks: ForwardHooks = { outcome: (x, b, ok, f) => this.observer.backendOutcome(x, b, ok, f) };
+    const outcome = (x: Exchange, b: BackendState, ok: boolean, f: Failure | null) => this.observer.backendOutcome(x, b, ok, f);
+    this.tunnels = new Tunnels(outcome);
+    const hooks: ForwardHooks = { outcome, tunnel: (x, conn, up, head, rest) => this.tunnels.start(x, conn, up, head, rest) };
     this.forwarder = new Forwarder(this.upstreams, this.log, hooks);
-    this.tunnels = new Tunnels(this.upstreams, hooks);
   }
 
   get config(): Config {
     return this.cfg;
+  }
+
+  get settings(): Settings {
+    return this.cfg.settings;
   }
 
   get address(): AddressInfo | null {
@@ -90,6 +103,10 @@ export class ProxyServer {
 
   async listen(): Promise<AddressInfo> {
     this.server = await this.bind(this.cfg.listen, this.cfg);
+    if (this.sweeper === null) {
+      this.sweeper = setInterval(this.sweep, SWEEP_MS);
+      this.sweeper.unref();
+    }
     return this.address!;
   }
 
@@ -100,63 +117,23 @@ export class ProxyServer {
   async swap(next: Config): Promise<void> {
     const prev = this.cfg;
     const moved = next.listen.host !== prev.listen.host || next.listen.port !== prev.listen.port;
-    let fresh: http.Server | null = null;
+    let fresh: net.Server | null = null;
     if (moved && this.server) fresh = await this.bind(next.listen, next);
     this.cfg = next;
     next.backendSet.attach();
-    this.applyTimeouts(this.server, next);
+    if (this.server) this.server.maxConnections = next.settings.limits.client_connections;
     if (fresh) {
       const old = this.server!;
       this.server = fresh;
-      this.retire(old);
+      this.retiring.add(old);
+      old.close(() => this.retiring.delete(old));
     }
     this.upstreams.retain(next.backends.map((b) => b.origin), next.settings);
   }
 
-  private retire(old: http.Server): void {
-    this.retiring.add(old);
-    old.close(() => this.retiring.delete(old));
-    old.closeIdleConnections();
-  }
-
-  private bind(addr: ListenAddress, cfg: Config): Promise<http.Server> {
-    const s = cfg.settings;
-    const server = http.createServer({
-      keepAlive: true,
-      maxHeaderSize: s.limits.header_size,
-      joinDuplicateHeaders: false,
-      noDelay: true,
-      requireHostHeader: true,
-      // Node checks header/request timeouts only this often (default 30 s, which let a
-      // slowloris client outlive timeouts.client_header by up to 30 s)
-      connectionsCheckingInterval: 1000,
-    });
-    // no count limit (Node's default silently drops headers past 1000); header_size bounds them
-    server.maxHeadersCount = 0;
-    this.applyTimeouts(server, cfg);
-    server.on('request', this.onRequest);
-    server.on('upgrade', this.onUpgrade);
-    server.on('clientError', this.onClientError);
-    server.on('connection', (socket: Watched) => {
-      this.connections++;
-      this.observer.connections(1);
-      // Node's headersTimeout misses a connection that sends nothing, or stalls inside its
-      // first request head without sending more: give the first head its own deadline
-      const headMs = this.cfg.settings.timeouts.client_header * 1000;
-      if (headMs > 0) {
-        const t = setTimeout(() => {
-          socket[FIRST_HEAD] = null;
-          this.onClientError(Object.assign(new Error('no complete request head within timeouts.client_header'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket);
-        }, headMs);
-        t.unref();
-        socket[FIRST_HEAD] = t;
-      }
-      socket.once('close', () => {
-        this.connections--;
-        this.observer.connections(-1);
-        firstHeadArrived(socket);
-      });
-    });
+  private bind(addr: ListenAddress, cfg: Config): Promise<net.Server> {
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
+    server.maxConnections = cfg.settings.limits.client_connections;
     return new Promise((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException) => {
         server.removeListener('listening', onListening);
@@ -174,53 +151,111 @@ export class ProxyServer {
     });
   }
 
-  private applyTimeouts(server: http.Server | null, cfg: Config): void {
-    if (!server) return;
-    const t = cfg.settings.timeouts;
-    server.keepAliveTimeout = t.client_idle * 1000;
-    server.headersTimeout = t.client_header * 1000;
-    server.requestTimeout = t.client_request * 1000;
-    server.maxConnections = cfg.settings.limits.client_connections;
+  private readonly onConnection = (socket: Socket): void => {
+    if (this.closing) { socket.destroy(); return; }
+    this.conns.add(new ClientConn(this, socket));
+    this.connections++;
+    this.observer.connections(1);
+  };
+
+  /** a connection closed */
+  closed(conn: ClientConn): void {
+    if (!this.conns.delete(conn)) return;
+    this.connections--;
+    this.observer.connections(-1);
   }
 
-  /** decide for one request; returns null when an answer was already sent */
-  /** answer an error the proxy found itself, on the response or, for an upgrade request, the raw socket */
-  private reject(x: Exchange, status: number, code: LpxError['code'], msg: string): void {
+  private readonly sweep = (): void => {
+    const now = performance.now();
+    for (const c of this.conns) {
+      if (c.deadline > 0 && now >= c.deadline) c.expired();
+      const r = c.responder;
+      if (r !== null && r.deadline > 0 && now >= r.deadline) r.onDeadline();
+    }
+  };
+
+  /** a malformed request head, or a client too slow to send one: answer and close */
+  badRequest(conn: ClientConn, err: HttpParseError | Error): void {
+    const status = err instanceof HttpParseError ? err.status : 400;
+    const code: ErrorCode = status === 431 ? 'LPX_CLIENT_HEADERS_TOO_LARGE' : status === 408 ? 'LPX_CLIENT_TIMEOUT' : 'LPX_CLIENT_BAD_REQUEST';
+    this.observer.clientError(status);
+    this.log.warn({ code, status, client: conn.remote }, `bad request from client: ${err.message}`);
+    const x = conn.x;
+    if (x !== null) {
+      // a request already under way (its body was too slow)
+      x.error = code;
+      x.errorDetail = err.message;
+      x.status = status;
+      conn.closeAfter = true;
+      sendError(conn, x, status, code, err.message);
+      return;
+    }
+    rawError(conn, status, code, status === 431 ? 'request headers too large' : status === 408 ? 'request timed out' : `malformed request (${err.message})`);
+  }
+
+  /** answer an error the proxy found itself */
+  private reject(conn: ClientConn, x: Exchange, status: number, code: ErrorCode, msg: string): void {
     x.status = status;
     if (x.error === null) x.error = code;
-    if (x.res) sendError(x.res, status, code, msg);
-    else rawError(x.upgradeSocket!, status, code, msg);
+    sendError(conn, x, status, code, msg);
+  }
+
+  /** a request head arrived */
+  request(conn: ClientConn, head: RequestHead): void {
+    const x = new Exchange(head, this.cfg, conn.remote, conn.socket);
+    conn.x = x;
+    this.active++;
+    if (head.method === 'CONNECT') {
+      conn.closeAfter = true;
+      this.reject(conn, x, 405, 'LPX_CLIENT_BAD_REQUEST', 'CONNECT is not supported: this is a reverse proxy');
+      return;
+    }
+    if (head.expect !== null) {
+      if (head.expect.toLowerCase() !== '100-continue') {
+        conn.closeAfter = true;
+        this.reject(conn, x, 417, 'LPX_CLIENT_BAD_REQUEST', `unsupported expectation ${JSON.stringify(head.expect)}`);
+        return;
+      }
+      conn.expectContinue = head.minor === 1;
+    }
+    if (head.connectionUpgrade && head.upgrade !== null && head.minor === 1) {
+      // an upgrade request: the connection closes after its response unless it becomes a tunnel
+      conn.closeAfter = true;
+      const proto = head.upgrade.split(',')[0].trim().toLowerCase();
+      if (proto !== '' && head.method === 'GET' && this.cfg.settings.upgrade.protocols.includes(proto)) {
+        x.upgrade = proto;
+        conn.noBody();
+      }
+    }
+    const outcome = this.decide(conn, x, head.target);
+    if (outcome === null) return;
+    if (outcome.kind === 'none') this.reject(conn, x, 404, 'LPX_ROUTE_NONE', 'no route for this host and path');
+    else if (outcome.kind === 'respond') {
+      x.status = outcome.status;
+      sendDirect(conn, x, outcome.status, outcome.headers, outcome.body);
+    } else this.forwarder.forward(x, conn, outcome.index, x.target, outcome.headers);
   }
 
   /** decide for one request (the one Lua call); null when an answer was already sent. Sets x.target. */
-  private decide(x: Exchange, url: string): RouteOutcome | null {
-    const req = x.req;
-    let rawHost = req.headers.host;
+  private decide(conn: ClientConn, x: Exchange, url: string): RouteOutcome | null {
+    let rawHost = x.head.host;
     if (url.charCodeAt(0) !== 47 /* "/" */) {
       // absolute-form (a request meant for a forward proxy): its authority wins over Host
       let u: URL | null = null;
       if (/^http:\/\//i.test(url)) try { u = new URL(url); } catch { u = null; }
       if (!u || u.username || u.password) {
-        this.reject(x, 400, 'LPX_CLIENT_BAD_REQUEST', url === '*' ? 'asterisk-form requests (OPTIONS *) are not forwarded' : 'the request target must be a path ("/...") or an http:// URL');
+        this.reject(conn, x, 400, 'LPX_CLIENT_BAD_REQUEST', url === '*' ? 'asterisk-form requests (OPTIONS *) are not forwarded' : 'the request target must be a path ("/...") or an http:// URL');
         return null;
       }
-      rawHost = u.host;
-      url = u.pathname + u.search;
       // RFC 9112 3.2.2: the target's authority replaces the Host header, so the backend
       // sees the host the request was routed by
-      const raw = req.rawHeaders;
-      let had = false;
-      for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') { raw[i + 1] = u.host; had = true; }
-      if (!had) raw.push('Host', u.host);
-      req.headers.host = u.host;
-    } else if (rawHost !== undefined && hostCount(req.rawHeaders) > 1) {
-      // RFC 9112 3.2: more than one Host is a 400, never "the first one wins"
-      this.reject(x, 400, 'LPX_CLIENT_BAD_REQUEST', 'more than one Host header');
-      return null;
+      rawHost = u.host;
+      x.hostOverride = u.host;
+      url = u.pathname + u.search;
     }
     const host = this.hosts.get(rawHost);
     if (host === null) {
-      this.reject(x, 400, 'LPX_CLIENT_BAD_REQUEST', 'invalid Host header');
+      this.reject(conn, x, 400, 'LPX_CLIENT_BAD_REQUEST', 'invalid Host header');
       return null;
     }
     const hostBytes = host.bytes;
@@ -242,7 +277,7 @@ export class ProxyServer {
     try {
       x.pathBytes = Buffer.from(path, 'latin1');
       x.cfg.backendSet.beginRoute(); // failover follows this call's proxy.hash key, if any
-      outcome = x.cfg.route(hostBytes, x.pathBytes, req);
+      outcome = x.cfg.route(hostBytes, x.pathBytes, x);
     } catch (e) {
       const err = isLpxError(e) ? e : new LpxError('LPX_ROUTE_ERROR', String((e as Error)?.message ?? e), { cause: e });
       x.error = err.code;
@@ -250,61 +285,13 @@ export class ProxyServer {
       x.traceback = err.traceback ?? null;
       x.decision = 'error';
       this.observer.scriptError(err);
-      this.reject(x, 500, err.code, 'the routing script failed for this request (see the proxy log)');
+      this.reject(conn, x, 500, err.code, 'the routing script failed for this request (see the proxy log)');
       return null;
     }
     x.decision = outcome.kind === 'backend' ? 'forward' : outcome.kind;
     x.target = outcome.kind === 'backend' && outcome.path !== null ? outcome.path + (q < 0 ? '' : url.slice(q)) : url;
     return outcome;
   }
-
-  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const x = new Exchange(req, res, this.cfg);
-    this.active++;
-    firstHeadArrived(req.socket as Watched);
-    req.on('error', () => {}); // a client that aborts mid-body: res 'close' handles it
-    res.on('close', () => this.finish(x));
-    if (this.closing) res.shouldKeepAlive = false;
-    const outcome = this.decide(x, req.url ?? '/');
-    if (outcome === null) return;
-    if (outcome.kind === 'none') this.reject(x, 404, 'LPX_ROUTE_NONE', 'no route for this host and path');
-    else if (outcome.kind === 'respond') {
-      x.status = outcome.status;
-      sendDirect(res, outcome.status, outcome.headers, outcome.body);
-    } else this.forwarder.forward(x, outcome.index, x.target, outcome.headers);
-  };
-
-  private readonly onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
-    const x = new Exchange(req, null, this.cfg);
-    x.upgradeSocket = socket;
-    this.active++;
-    firstHeadArrived(socket as Watched);
-    socket.on('error', () => socket.destroy());
-    let finished = false;
-    socket.once('close', () => {
-      if (!finished) { finished = true; this.finish(x); }
-    });
-    const outcome = this.decide(x, req.url ?? '/');
-    if (outcome === null) return;
-    if (outcome.kind === 'none') this.reject(x, 404, 'LPX_ROUTE_NONE', 'no route for this host and path');
-    else if (outcome.kind === 'respond') {
-      x.status = outcome.status;
-      rawDirect(socket, outcome.status, outcome.headers, outcome.body);
-    } else this.tunnels.forward(x, socket, head, outcome.index, x.target, outcome.headers);
-  };
-
-  private readonly onClientError = (err: NodeJS.ErrnoException, socket: Socket): void => {
-    const code = err.code ?? '';
-    const httpMessage = (socket as unknown as { _httpMessage?: ServerResponse })._httpMessage;
-    if (code === 'ECONNRESET' || !socket.writable || (httpMessage && httpMessage.headersSent)) {
-      socket.destroy();
-      return;
-    }
-    const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    this.observer.clientError(status);
-    this.log.warn({ code: status === 431 ? 'LPX_CLIENT_HEADERS_TOO_LARGE' : status === 408 ? 'LPX_CLIENT_TIMEOUT' : 'LPX_CLIENT_BAD_REQUEST', parser: code, client: socket.remoteAddress }, `bad request from client: ${err.message}`);
-    rawError(socket, status, status === 431 ? 'LPX_CLIENT_HEADERS_TOO_LARGE' : status === 408 ? 'LPX_CLIENT_TIMEOUT' : 'LPX_CLIENT_BAD_REQUEST', status === 431 ? 'request headers too large' : status === 408 ? 'request timed out' : `malformed request (${code || err.message})`);
-  };
 
   // recent routed requests, as two rings (no allocation per request)
   private readonly sampleHosts: Uint8Array[] = [];
@@ -323,7 +310,8 @@ export class ProxyServer {
     return out;
   }
 
-  private finish(x: Exchange): void {
+  /** a request is over (answered, failed, or its client left) */
+  finish(x: Exchange): void {
     this.active--;
     if (x.error === null && x.hostBytes !== null && x.pathBytes !== null) {
       this.sampleHosts[this.sampleAt] = x.hostBytes;
@@ -337,7 +325,7 @@ export class ProxyServer {
     const level = x.status >= 500 ? 'error' : x.error !== null && x.error !== 'LPX_ROUTE_NONE' ? 'warn' : 'info';
     if (x.cfg.settings.log.access || level !== 'info') {
       this.log[level]({
-        method: x.req.method,
+        method: x.method,
         host: x.host,
         path: x.path,
         status: x.status,
@@ -360,39 +348,26 @@ export class ProxyServer {
 
   /**
    * Graceful shutdown: stop accepting, close idle keep-alive connections, let in-flight
-   * requests finish until the deadline, then close whatever is left.
+   * requests finish until the deadline (each connection closes after its response), then
+   * close whatever is left.
    */
   async close(deadlineMs = this.cfg.settings.timeouts.shutdown * 1000): Promise<{ forced: boolean }> {
     this.closing = true;
-    const servers = [this.server, ...this.retiring].filter((s): s is http.Server => s !== null);
-    for (const s of servers) { s.close(); s.closeIdleConnections(); }
+    const servers = [this.server, ...this.retiring].filter((s): s is net.Server => s !== null);
+    for (const s of servers) s.close();
+    for (const c of this.conns) if (c.idle) c.socket.destroy();
     let forced = false;
     if (this.active > 0) {
       await new Promise<void>((resolve) => {
-        const idle = setInterval(() => { for (const s of servers) s.closeIdleConnections(); }, 100);
-        const done = () => { clearTimeout(timer); clearInterval(idle); this.onDrained = null; resolve(); };
+        const done = () => { clearTimeout(timer); this.onDrained = null; resolve(); };
         const timer = setTimeout(() => { forced = true; done(); }, deadlineMs);
         this.onDrained = done;
       });
     }
-    for (const s of servers) s.closeAllConnections();
+    for (const c of this.conns) c.socket.destroy();
     this.tunnels.closeAll();
+    if (this.sweeper) { clearInterval(this.sweeper); this.sweeper = null; }
     await this.upstreams.closeAll(forced);
     return { forced };
   }
-}
-
-function firstHeadArrived(socket: Watched): void {
-  const t = socket[FIRST_HEAD];
-  if (t) {
-    clearTimeout(t);
-    socket[FIRST_HEAD] = null;
-  }
-}
-
-/** how many Host headers a request has (duplicates are invisible in req.headers) */
-function hostCount(raw: string[]): number {
-  let n = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') n++;
-  return n;
 }

@@ -1,0 +1,384 @@
+/**
+ * One client connection: HTTP/1.1 over a net.Socket, without node:http. It parses each
+ * request head (src/http1, strict), hands it to the proxy, streams the request body to
+ * whoever takes it (with backpressure: the socket is paused while the taker is full),
+ * writes the response the proxy produces, and then reads the next request. Pipelined
+ * requests are held, unread, until the response before them is complete, so responses
+ * never interleave. Timeouts are deadlines the server's sweeper checks, so a request sets
+ * a number instead of arming a timer.
+ */
+import type { Socket } from 'node:net';
+import { headEnd, parseRequestHead, leadingEmptyLines, HttpParseError, type RequestHead } from '../http1/parse.js';
+import { ChunkedDecoder, chunkHeader, CHUNK_END } from '../http1/chunked.js';
+import type { Exchange } from './exchange.js';
+import type { Settings } from '../config/defaults.js';
+
+/** takes the request body, piece by piece */
+export interface BodySink {
+  /** false: full, the client is paused until resumeBody() */
+  bodyData(b: Buffer, start: number, end: number): boolean;
+  bodyEnd(): void;
+  /** the body turned out malformed (a bad chunk) */
+  bodyFailed(err: HttpParseError): void;
+}
+
+/** the part of the request path that owns the request now (an attempt at a backend, a tunnel, a queue wait) */
+export interface Responder {
+  /** ms (performance.now) at which onDeadline runs; 0 for none */
+  deadline: number;
+  onDeadline(): void;
+  /** the client's socket closed before the response was complete */
+  clientGone(): void;
+  /** the client's socket drained: paused response data may flow again */
+  clientDrain(): void;
+}
+
+/** what a connection needs of the server */
+export interface ConnOwner {
+  readonly settings: Settings;
+  readonly closing: boolean;
+  request(conn: ClientConn, head: RequestHead): void;
+  finish(x: Exchange): void;
+  badRequest(conn: ClientConn, err: HttpParseError | Error): void;
+  closed(conn: ClientConn): void;
+}
+
+const BODY_NONE = 0;
+const BODY_LENGTH = 1;
+const BODY_CHUNKED = 2;
+
+/** what the connection's deadline means */
+export const D_NONE = 0;
+export const D_HEAD = 1;
+export const D_IDLE = 2;
+export const D_REQUEST = 3;
+export const D_LINGER = 4;
+
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+
+export class ClientConn {
+  /** bytes read but not consumed: a head in progress, or held (pipelined, or body nobody takes yet) */
+  private buf: Buffer | null = null;
+  private scanned = 0;
+  /** the request in progress, from its head to the end of its response */
+  x: Exchange | null = null;
+  responder: Responder | null = null;
+  private bodyMode = BODY_NONE;
+  private remaining = 0;
+  private decoder: ChunkedDecoder | null = null;
+  private sink: BodySink | null = null;
+  private sinkFull = false;
+  /** send 100 Continue when the body is first wanted */
+  expectContinue = false;
+  /** close the connection after this response */
+  closeAfter = false;
+  private clientEnded = false;
+  private lingering = false;
+  private tunnel: Socket | null = null;
+  deadline = 0;
+  deadlineKind = D_NONE;
+  readonly remote: string;
+
+  constructor(private readonly owner: ConnOwner, readonly socket: Socket) {
+    this.remote = socket.remoteAddress ?? '';
+    // the first head has a deadline from the moment the connection opens (a client that sends nothing is closed)
+    const headMs = owner.settings.timeouts.client_header * 1000;
+    if (headMs > 0) { this.deadline = performance.now() + headMs; this.deadlineKind = D_HEAD; }
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('error', () => {});
+    socket.on('close', this.onClose);
+    socket.on('drain', this.onDrain);
+  }
+
+  private readonly onData = (d: Buffer): void => {
+    if (this.lingering) return;
+    if (this.tunnel !== null) {
+      if (!this.tunnel.write(d)) this.socket.pause();
+      return;
+    }
+    if (this.x === null) {
+      this.buf = this.buf === null ? d : Buffer.concat([this.buf, d]);
+      this.parseNext();
+      return;
+    }
+    if (this.sink !== null && this.bodyMode !== BODY_NONE && this.buf === null) {
+      this.pump(d);
+      return;
+    }
+    // pipelined bytes, or a body nobody takes yet: hold them and stop reading
+    this.buf = this.buf === null ? d : Buffer.concat([this.buf, d]);
+    this.socket.pause();
+  };
+
+  /** parse the next request head from the held bytes, if there is a whole one */
+  private parseNext(): void {
+    let buf = this.buf!;
+    const skip = leadingEmptyLines(buf, 0);
+    if (skip > 0) {
+      buf = buf.subarray(skip);
+      if (buf.length === 0) { this.buf = null; return; }
+    }
+    const s = this.owner.settings;
+    if (this.deadlineKind !== D_HEAD) {
+      const ms = s.timeouts.client_header * 1000;
+      this.deadline = ms > 0 ? performance.now() + ms : 0;
+      this.deadlineKind = D_HEAD;
+    }
+    let head: RequestHead;
+    let end: number;
+    try {
+      end = headEnd(buf, 0, this.scanned, s.limits.header_size);
+      if (end < 0) {
+        this.scanned = buf.length;
+        this.buf = buf;
+        return;
+      }
+      head = parseRequestHead(buf, 0, end);
+    } catch (e) {
+      this.buf = null;
+      this.owner.badRequest(this, e as Error);
+      return;
+    }
+    this.scanned = 0;
+    this.buf = end < buf.length ? buf.subarray(end) : null;
+    this.bodyMode = head.chunked ? BODY_CHUNKED : head.contentLength > 0 ? BODY_LENGTH : BODY_NONE;
+    this.remaining = head.contentLength;
+    this.decoder = head.chunked ? new ChunkedDecoder(400) : null;
+    this.sinkFull = false;
+    this.expectContinue = false;
+    if (this.bodyMode !== BODY_NONE) {
+      const ms = s.timeouts.client_request * 1000;
+      this.deadline = ms > 0 ? performance.now() + ms : 0;
+      this.deadlineKind = ms > 0 ? D_REQUEST : D_NONE;
+    } else {
+      this.deadline = 0;
+      this.deadlineKind = D_NONE;
+    }
+    this.owner.request(this, head);
+  }
+
+  /** the bytes after this head are not a body but the start of a tunnel (an upgrade) */
+  noBody(): void {
+    this.bodyMode = BODY_NONE;
+    this.decoder = null;
+    this.deadline = 0;
+    this.deadlineKind = D_NONE;
+  }
+
+  /** the request body is wanted now: held bytes go first, then the socket reads on */
+  startBody(sink: BodySink): void {
+    this.sink = sink;
+    if (this.bodyMode === BODY_NONE) { sink.bodyEnd(); return; }
+    if (this.expectContinue) {
+      this.expectContinue = false;
+      this.socket.write(CONTINUE, 'latin1');
+    }
+    const b = this.buf;
+    this.buf = null;
+    if (b !== null) this.pump(b);
+    if (this.bodyMode !== BODY_NONE && !this.sinkFull && this.buf === null) this.socket.resume();
+  }
+
+  /** the sink has room again */
+  resumeBody(): void {
+    this.sinkFull = false;
+    if (this.bodyMode !== BODY_NONE && this.buf === null && this.tunnel === null) this.socket.resume();
+  }
+
+  private readonly onChunk = (b: Buffer, start: number, end: number): void => {
+    if (!this.sink!.bodyData(b, start, end)) this.sinkFull = true;
+  };
+
+  private pump(b: Buffer): void {
+    const sink = this.sink!;
+    let rest = -1;
+    if (this.bodyMode === BODY_LENGTH) {
+      const n = Math.min(this.remaining, b.length);
+      if (!sink.bodyData(b, 0, n)) this.sinkFull = true;
+      this.remaining -= n;
+      if (this.remaining === 0) rest = n;
+    } else {
+      try {
+        rest = this.decoder!.feed(b, 0, b.length, this.onChunk);
+      } catch (e) {
+        this.bodyMode = BODY_NONE;
+        this.closeAfter = true;
+        this.socket.pause();
+        sink.bodyFailed(e as HttpParseError);
+        return;
+      }
+    }
+    if (rest >= 0) {
+      this.bodyMode = BODY_NONE;
+      this.decoder = null;
+      this.deadline = 0;
+      this.deadlineKind = D_NONE;
+      if (rest < b.length) {
+        this.buf = b.subarray(rest);
+        this.socket.pause();
+      }
+      sink.bodyEnd();
+    } else if (this.sinkFull) this.socket.pause();
+  }
+
+  /** the request body has not been read to its end */
+  get bodyPending(): boolean {
+    return this.bodyMode !== BODY_NONE;
+  }
+
+  /**
+   * The Connection header for the response to `x`: 'close' when the connection ends after
+   * it (the client asked, the proxy is shutting down, the request body is not read to its
+   * end, or an earlier decision), 'keep-alive' for an HTTP/1.0 client that asked to keep
+   * it, else null. Deciding 'close' here makes the connection close after the response.
+   */
+  responseConnection(x: Exchange): string | null {
+    if (this.closeAfter || x.head.close || this.owner.closing || this.clientEnded || this.bodyMode !== BODY_NONE) {
+      this.closeAfter = true;
+      return 'close';
+    }
+    return x.head.minor === 0 ? 'keep-alive' : null;
+  }
+
+  /** write a response head, with the first body bytes b[start, end) in the same write; false when the socket is full */
+  writeHead(head: string, b: Buffer | null, start: number, end: number): boolean {
+    const s = this.socket;
+    if (b === null || end <= start) return s.write(head, 'latin1');
+    s.cork();
+    s.write(head, 'latin1');
+    const ok = s.write(start === 0 && end === b.length ? b : b.subarray(start, end));
+    s.uncork();
+    return ok;
+  }
+
+  write(b: Buffer, start: number, end: number): boolean {
+    return this.socket.write(start === 0 && end === b.length ? b : b.subarray(start, end));
+  }
+
+  /** one chunk of a chunked response */
+  writeChunk(b: Buffer, start: number, end: number): boolean {
+    const s = this.socket;
+    s.cork();
+    s.write(chunkHeader(end - start), 'latin1');
+    s.write(start === 0 && end === b.length ? b : b.subarray(start, end));
+    const ok = s.write(CHUNK_END, 'latin1');
+    s.uncork();
+    return ok;
+  }
+
+  /** the response to the current request is complete: log it, then read the next request or close */
+  endResponse(): void {
+    const x = this.x;
+    if (x === null) return;
+    this.x = null;
+    this.responder = null;
+    this.sink = null;
+    this.owner.finish(x);
+    if (this.closeAfter || this.bodyMode !== BODY_NONE || this.socket.destroyed) {
+      this.linger();
+      return;
+    }
+    const ms = this.owner.settings.timeouts.client_idle * 1000;
+    this.deadline = ms > 0 ? performance.now() + ms : 0;
+    this.deadlineKind = ms > 0 ? D_IDLE : D_NONE;
+    if (this.buf !== null) process.nextTick(this.next);
+    else this.socket.resume();
+  }
+
+  private readonly next = (): void => {
+    if (this.x === null && this.buf !== null && !this.lingering && !this.socket.destroyed) this.parseNext();
+    if (this.x === null && !this.lingering) this.socket.resume();
+  };
+
+  /** an answer the proxy writes before a request exists (a malformed head, a timeout); the connection closes after it */
+  rejectRaw(head: string, body: Buffer): void {
+    if (this.socket.destroyed) return;
+    this.closeAfter = true;
+    this.writeHead(head, body, 0, body.length);
+    this.linger();
+  }
+
+  /**
+   * Close after what was written: send FIN, then drop whatever the client still sends for
+   * a short while, so a reset does not destroy the response before the client reads it.
+   */
+  linger(): void {
+    if (this.lingering) return;
+    this.lingering = true;
+    this.buf = null;
+    this.socket.end();
+    this.socket.resume();
+    const ms = Math.min(5000, Math.max(1000, this.owner.settings.timeouts.client_idle * 1000));
+    this.deadline = performance.now() + ms;
+    this.deadlineKind = D_LINGER;
+  }
+
+  /** splice this connection to `up`: held bytes first, then everything both ways */
+  startTunnel(up: Socket): void {
+    this.tunnel = up;
+    this.deadline = 0;
+    this.deadlineKind = D_NONE;
+    const b = this.buf;
+    this.buf = null;
+    if (b !== null && b.length > 0) up.write(b);
+    if (this.clientEnded) up.end();
+    this.socket.resume();
+  }
+
+  private readonly onEnd = (): void => {
+    this.clientEnded = true;
+    if (this.tunnel !== null) { this.tunnel.end(); return; }
+    // like node:http: a client that stops sending has left; what it asked for is dropped
+    this.socket.destroy();
+  };
+
+  private readonly onDrain = (): void => {
+    if (this.tunnel !== null) { this.tunnel.resume(); return; }
+    this.responder?.clientDrain();
+  };
+
+  private readonly onClose = (): void => {
+    this.owner.closed(this);
+    const x = this.x;
+    if (x !== null) {
+      this.x = null;
+      x.clientGone = true;
+      const r = this.responder;
+      this.responder = null;
+      r?.clientGone();
+      this.owner.finish(x);
+    }
+    if (this.tunnel !== null) this.tunnel.destroy();
+  };
+
+  /** the sweeper found the deadline passed */
+  expired(): void {
+    this.deadline = 0;
+    const kind = this.deadlineKind;
+    this.deadlineKind = D_NONE;
+    if (kind === D_IDLE || kind === D_LINGER) {
+      this.socket.destroy();
+      return;
+    }
+    if (kind === D_REQUEST && this.x !== null) {
+      // the request was already on its way to a backend: drop that part first
+      const r = this.responder;
+      this.responder = null;
+      this.sink = null;
+      this.bodyMode = BODY_NONE;
+      r?.clientGone();
+      if (this.x.started) { this.socket.destroy(); return; }
+    }
+    if (kind === D_HEAD || kind === D_REQUEST) {
+      this.owner.badRequest(this, new HttpParseError(408, kind === D_HEAD ? 'no complete request head within timeouts.client_header' : 'the request body did not arrive within timeouts.client_request'));
+      return;
+    }
+    this.socket.destroy();
+  }
+
+  /** an idle keep-alive connection (for shutdown): no request and no bytes of one */
+  get idle(): boolean {
+    return this.x === null && this.buf === null && this.tunnel === null;
+  }
+}
