@@ -229,7 +229,8 @@ describe('request heads: refusals', () => {
     // these heads contain CRLF CRLF only at their end; a parser that stops at the lone CR
     // drops Content-Length and takes "hello" for the next request
     refused(`POST / HTTP/1.1\r\n${H}\rContent-Length: 5\r\n\r\nhello`, 400);
-    refused(`GET / HTTP/1.1\r\n\rHost: a\r\n\r\n`, 400);
+    refused(`GET / HTTP/1.0\r\n\rHost: a\r\n\r\n`, 400);
+    refused(`GET / HTTP/1.0\r\n\r\r\n\r\n`, 400);
     refused(`GET / HTTP/1.1\r\n${H}\r\r\n\r\n`, 400);
     refused(`GET / HTTP/1.1\r\n${H}\rX\r\n\r\n`, 400);
   });
@@ -300,6 +301,13 @@ describe('request heads: refusals', () => {
     refused(`GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n`, 400);
     refused(`GET / HTTP/1.1\r\nHost: a\r\nhOST: b\r\n\r\n`, 400);
     refused(`GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\nHost:\r\n\r\n`, 400);
+  });
+
+  it('an HTTP/1.1 request without Host is 400 (RFC 9112 3.2); HTTP/1.0 may omit it', () => {
+    refused('GET / HTTP/1.1\r\n\r\n', 400);
+    refused('GET / HTTP/1.1\r\nHosts: a\r\nX-Host: a\r\n\r\n', 400);
+    expect(parse('GET / HTTP/1.1\r\nHost:\r\n\r\n')!.host).toBe('');
+    expect(parse('GET / HTTP/1.0\r\n\r\n')!.host).toBeUndefined();
   });
 
   it('versions: other HTTP/d.d is 505; anything else in the version slot is 400', () => {

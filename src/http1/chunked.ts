@@ -9,6 +9,8 @@ import { HttpParseError } from './parse.js';
 
 const SIZE = 0;
 const EXT = 1;
+/** whitespace after the size digits: only more whitespace, ';' or CR may follow */
+const SIZE_BWS = 9;
 const SIZE_LF = 2;
 const DATA = 3;
 const DATA_CR = 4;
@@ -62,9 +64,16 @@ export class ChunkedDecoder {
             this.remaining = this.remaining * 16 + h;
             i++;
           } else if (this.digits === 0) this.fail('invalid chunk size');
-          else if (c === 13) { this.state = SIZE_LF; i++; } else if (c === 59 /* ; */ || c === 32 || c === 9) { this.state = EXT; i++; } else this.fail('invalid chunk size');
+          else if (c === 13) { this.state = SIZE_LF; i++; } else if (c === 59 /* ; */) { this.state = EXT; i++; } else if (c === 32 || c === 9) { this.state = SIZE_BWS; i++; } else this.fail('invalid chunk size');
           break;
         }
+        case SIZE_BWS:
+          if (c === 13) this.state = SIZE_LF;
+          else if (c === 59) this.state = EXT;
+          else if (c !== 32 && c !== 9) this.fail('invalid chunk size (junk after whitespace)');
+          if (++this.meta > MAX_META) this.fail('chunk extensions too long');
+          i++;
+          break;
         case EXT:
           // chunk-ext: no control bytes but HTAB; ends at CR
           if (c === 13) this.state = SIZE_LF;

@@ -39,7 +39,8 @@ for (let c = 0; c < 256; c++) {
   const alnum = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
   TCHAR[c] = alnum || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c)) ? 1 : 0;
   VALUE[c] = c === 9 || (c >= 32 && c !== 127) ? 1 : 0;
-  TARGET[c] = c > 32 && c !== 127 ? 1 : 0;
+  // visible ASCII only: raw bytes 0x80-0xFF must be percent-encoded (RFC 9112 3.2, RFC 3986)
+  TARGET[c] = c > 32 && c < 127 ? 1 : 0;
 }
 
 /** Buffer's own latin1 decoder (what toString('latin1') calls, without its argument checks) */
@@ -101,6 +102,8 @@ export interface Head {
   connection: string | null;
   /** Connection carries the token "close" (or HTTP/1.0 without "keep-alive") */
   close: boolean;
+  closeToken: boolean;
+  keepAliveToken: boolean;
   /** Connection carries "upgrade" */
   connectionUpgrade: boolean;
   upgrade: string | null;
@@ -157,7 +160,11 @@ function parseFields(s: string, i: number, h: Head, isRequest: boolean): { host:
   for (;;) {
     const lineStart = i;
     let c = s.charCodeAt(i);
-    if (c === CR) break; // the empty line: the head is complete (the caller checked the CRLF)
+    if (c === CR) {
+      // the empty line ends the head; a CR anywhere else at a line start is a bare CR
+      if (i !== s.length - 2) throw new HttpParseError(400, `a CR without LF at the start of a ${what} header line`);
+      break;
+    }
     while (TCHAR[s.charCodeAt(i)] === 1) i++;
     if (i === lineStart) {
       throw new HttpParseError(400, c === 32 || c === 9 ? `a ${what} header line starts with whitespace (obsolete line folding is not accepted)` : `invalid character in a ${what} header name`);
@@ -243,18 +250,20 @@ function connectionTokens(v: string, h: Head): void {
   for (const part of v.split(',')) {
     const t = part.trim().toLowerCase();
     if (t === '') continue;
-    if (t === 'close') h.close = true;
+    if (t === 'close') h.closeToken = true;
     else if (t === 'upgrade') h.connectionUpgrade = true;
-    else if (t === 'keep-alive') h.close = h.minor === 0 ? false : h.close;
+    else if (t === 'keep-alive') h.keepAliveToken = true;
     // Host is end-to-end whatever Connection says: the backend must see the host routed by
     else if (t !== 'host') (h.listed ??= []).push(t);
   }
+  // "close" wins over "keep-alive"; HTTP/1.0 closes unless asked to keep the connection
+  h.close = h.closeToken || (h.minor === 0 && !h.keepAliveToken);
 }
 
 function newHead(minor: number, size: number): Head {
   return {
     headers: [], kinds: [], minor, contentLength: -1, chunked: false, hasTransferEncoding: false,
-    connection: null, close: minor === 0, connectionUpgrade: false, upgrade: null, listed: null, size,
+    connection: null, close: minor === 0, closeToken: false, keepAliveToken: false, connectionUpgrade: false, upgrade: null, listed: null, size,
   };
 }
 

@@ -25,6 +25,7 @@ import { sendError, sendDirect, rawError } from './respond.js';
 import type { RouteOutcome } from '../lua/script.js';
 import type { BackendState } from '../balancer/backend.js';
 import type { Failure } from './classify.js';
+import { AccessLog } from './access-log.js';
 
 /** what the proxy tells the layers above it (metrics, passive health) */
 export interface ProxyObserver {
@@ -68,6 +69,7 @@ export class ProxyServer implements ConnOwner {
   private readonly forwarder: Forwarder;
   private readonly tunnels: Tunnels;
   private readonly log: Logger;
+  private readonly access: AccessLog;
   private readonly observer: Required<ProxyObserver>;
   private sweeper: NodeJS.Timeout | null = null;
   /** requests between arrival and the end of their response */
@@ -78,6 +80,7 @@ export class ProxyServer implements ConnOwner {
   constructor(cfg: Config, opts: ProxyServerOptions) {
     this.cfg = cfg;
     this.log = opts.log;
+    this.access = new AccessLog(opts.log);
     this.observer = combine(opts.observers ?? []);
     const outcome = (x: Exchange, b: BackendState, ok: boolean, f: Failure | null) => this.observer.backendOutcome(x, b, ok, f);
     this.tunnels = new Tunnels(outcome);
@@ -324,22 +327,22 @@ export class ProxyServer implements ConnOwner {
     // one line per request; a failed request's line carries the failure (at warn or error level)
     const level = x.status >= 500 ? 'error' : x.error !== null && x.error !== 'LPX_ROUTE_NONE' ? 'warn' : 'info';
     if (x.cfg.settings.log.access || level !== 'info') {
-      this.log[level]({
+      this.access.write(level, {
         method: x.method,
         host: x.host,
         path: x.path,
         status: x.status,
         route: x.decision,
         backend: x.backend?.name ?? null,
-        ms: Math.round(ms * 100) / 100,
-        upstream_ms: x.upstreamMs < 0 ? null : Math.round(x.upstreamMs * 100) / 100,
+        ms,
+        upstream_ms: x.upstreamMs,
         bytes: x.bytes,
         retries: x.retries,
         error: x.error,
         detail: x.errorDetail ?? undefined,
         traceback: x.traceback ?? undefined,
         client: x.client,
-      }, 'request');
+      });
     }
     if (this.closing && this.active === 0) this.onDrained?.();
   }
