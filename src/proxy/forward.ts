@@ -300,6 +300,13 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
   // ---- the response, from the backend
 
   onUpData(d: Buffer): void {
+    const up = this.up;
+    this.data(d);
+    // d is the connection's reused read buffer: if a write to the client still holds part of it, the next read needs another
+    if (up !== null && this.conn.socket.writableLength > 0) up.lent = true;
+  }
+
+  private data(d: Buffer): void {
     if (this.phase === P_BODY) { this.body(d, 0); return; }
     if (this.phase !== P_HEAD) { this.reusable = false; return; }
     let buf = this.rbuf === null ? d : Buffer.concat([this.rbuf, d]);
@@ -309,7 +316,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
       try {
         end = headEnd(buf, 0, this.scanned, MAX_RESPONSE_HEAD);
         if (end < 0) {
-          this.rbuf = buf;
+          this.rbuf = buf === d ? Buffer.from(d) : buf; // never keep the reused read buffer
           this.scanned = buf.length;
           return;
         }

@@ -58,6 +58,13 @@ function combine(list: ProxyObserver[]): Required<ProxyObserver> {
 
 /** how often deadlines are checked (client timeouts, backend header and body timeouts) */
 const SWEEP_MS = 250;
+/**
+ * Bytes a client socket buffers before write() says "full" and the backend is paused. The
+ * default (16 KiB) paused and resumed the backend several times for every 64 KiB it read;
+ * 64 KiB lets each backend read go out whole, and keeps the proxy's share of a slow
+ * reader's data bounded (test/reliability/slow-readers measures it).
+ */
+export const SOCKET_HWM = 64 * 1024;
 
 export class ProxyServer implements ConnOwner {
   private cfg: Config;
@@ -135,7 +142,7 @@ export class ProxyServer implements ConnOwner {
   }
 
   private bind(addr: ListenAddress, cfg: Config): Promise<net.Server> {
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: SOCKET_HWM }, this.onConnection);
     server.maxConnections = cfg.settings.limits.client_connections;
     return new Promise((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException) => {

@@ -28,7 +28,7 @@ export class Tunnels {
     up.user = t;
     conn.responder = t;
     conn.socket.write(switchingHead(r), 'latin1');
-    if (rest !== null) { x.bytes += rest.length; conn.socket.write(rest); }
+    if (rest !== null) { x.bytes += rest.length; conn.socket.write(rest); up.lent = true; }
     conn.startTunnel(up.socket);
   }
 
@@ -54,7 +54,9 @@ class Tunnel implements UpstreamUser, Responder {
 
   onUpData(d: Buffer): void {
     this.x.bytes += d.length;
-    if (!this.conn.socket.write(d)) this.up.socket.pause();
+    const full = !this.conn.socket.write(d);
+    if (this.conn.socket.writableLength > 0) this.up.lent = true; // the write still holds the read buffer
+    if (full) this.up.socket.pause();
   }
 
   onUpEnd(): void {
