@@ -3,7 +3,7 @@
 // origin, drives it with wrk (1 KiB, 50 connections), and prints the top functions by
 // self time, and the time by area (Lua VM, HTTP server, undici, logging, GC, ...).
 //
-//   node bench/profile.mjs [--seconds 10] [--top 30]   (the .cpuprofile is kept for a flame graph)
+//   node bench/profile.mjs [--seconds 10] [--top 30] [--path /1k] [--wrk-args "GET 0 close"]   (the .cpuprofile is kept for a flame graph)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,8 @@ const opt = (n, d) => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i
 const SECONDS = Number(opt('seconds', 10));
 const TOP = Number(opt('top', 30));
 const PATH = opt('path', '/1k');
+// more wrk script arguments after the path, e.g. --wrk-args "GET 0 close" for a new connection per request
+const WRK_ARGS = [PATH, ...opt('wrk-args', '').split(' ').filter(Boolean)];
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-prof-'));
 const backends = [await freePort(), await freePort(), await freePort(), await freePort()];
@@ -28,8 +30,8 @@ const lp = startProc('luaproxy', process.execPath, ['--cpu-prof', `--cpu-prof-di
 try {
   for (const b of backends) await waitPort(b);
   await waitPort(listen);
-  await runWrk({ port: listen, connections: 50, seconds: 2, cpu: 1, args: [PATH] });
-  const r = await runWrk({ port: listen, connections: 50, seconds: SECONDS, cpu: 1, args: [PATH] });
+  await runWrk({ port: listen, connections: 50, seconds: 2, cpu: 1, args: WRK_ARGS });
+  const r = await runWrk({ port: listen, connections: 50, seconds: SECONDS, cpu: 1, args: WRK_ARGS });
   console.log(`${r.rps.toFixed(0)} req/s under the profiler`);
 } finally {
   await stopProc(lp, 'SIGINT');
