@@ -109,6 +109,7 @@ function route(host, path)
   if path == "/latin" then return { backend = "a", path = "/caf\\xe9", headers = { ["x-v"] = "\\xe9t\\xe9", ["x-n"] = 42 } } end
   if path == "/badheader" then return { backend = "a", headers = { ["bad name"] = "1" } } end
   if path == "/crlf" then return { backend = "a", headers = { ["x-a"] = "1\\r\\nx-b: 2" } } end
+  if path == "/framing" then return { backend = "a", headers = { ["Transfer-Encoding"] = "chunked" } } end
   if path == "/ctl" then return { status = 200, headers = { ["x-a"] = "1\\1" } } end
   if path == "/badpath" then return { backend = "a", path = "nope" } end
   if path == "/body" then return { status = 200, body = 7 } end
@@ -121,6 +122,8 @@ end` });
   it('refuses an invalid header name, a CR/LF in a value, a relative path and a non-string body', () => {
     expect(() => r('/badheader')).toThrow(/header name "bad name", which is not a valid HTTP header name/);
     expect(() => r('/crlf')).toThrow(/containing CR, LF or NUL/);
+    // framing and hop-by-hop headers for the backend are the proxy's own (a script value could desync the backend)
+    expect(() => r('/framing')).toThrow(/header Transfer-Encoding for the backend, which the proxy sets itself/);
     // the proxy writes heads itself: any control byte but HTAB is refused
     expect(() => r('/ctl')).toThrow(/containing CR, LF or NUL \(or another control character\)/);
     expect(() => r('/badpath')).toThrow(/path = "nope"; expected a string starting with "\/"/);

@@ -52,6 +52,8 @@ const K_PATH = to_luastring('path');
 const K_HEADERS = to_luastring('headers');
 const K_BODY = to_luastring('body');
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** headers of a forwarded request that only the proxy writes: framing and hop-by-hop (a script value could desync the backend's parser) */
+const PROXY_OWNED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect', 'http2-settings']);
 
 /** bytes as a JS string, one char per byte, as node:http reads and writes header values and paths */
 function latin1(u: Uint8Array): string {
@@ -291,6 +293,11 @@ export class LuaScript {
       lua.lua_pop(L, 1);
       if (pt !== lua.LUA_TNIL && (p === null || p.charCodeAt(0) !== 47 || /[\s\0]/.test(p))) {
         throw bad(`path = ${p === null ? `a ${errorText(lua.lua_typename(L, pt))}` : JSON.stringify(p)}; expected a string starting with "/" and without spaces or control characters`);
+      }
+      if (headers !== null) {
+        for (const [k] of headers) {
+          if (PROXY_OWNED.has(k.toLowerCase())) throw bad(`header ${k} for the backend, which the proxy sets itself (message framing and hop-by-hop headers cannot be rewritten)`);
+        }
       }
       return { kind: 'backend', index, name: this.names[index], path: p, headers };
     }
