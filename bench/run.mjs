@@ -46,7 +46,7 @@ if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-bench-'));
 // ports: taken free from the kernel up front (other processes on this machine use ports too)
 const PORTS = [];
-for (let i = 0; i < 20; i++) PORTS.push(await freePort());
+for (let i = 0; i < 40; i++) PORTS.push(await freePort()); // each start takes one: peers, then fresh ones for memory and cluster
 const port = () => PORTS.shift();
 const BACKENDS = [port(), port(), port(), port()];
 const node = process.execPath;
@@ -91,6 +91,8 @@ const PEERS = {
   },
   'raw-floor': {
     label: 'the floor: a raw net.Socket relay with no parsing, routing or logs (bench/peers/raw-floor.mjs; not a usable proxy)',
+    // GETs on keep-alive connections only: it does not read request bodies or handle closes
+    only: ['1k-c50', '1k-c200', '1m-c50'],
     start: async () => {
       const p = port();
       const proc = startProc('raw-floor', node, [path.join(ROOT, 'bench/peers/raw-floor.mjs'), String(p), String(BACKENDS[0])], { cpu: PROXY_CPU });
@@ -215,6 +217,7 @@ try {
       for (const p of order) {
         const running = started.get(p);
         if (scen.reloadEvery && !running.reload) continue;
+        if (PEERS[p].only && !PEERS[p].only.includes(s)) continue;
         if (WARMUP > 0) await runWrk({ port: running.port, connections: scen.connections, seconds: WARMUP, cpu: LOAD_CPU, args: scen.args }).catch(() => null);
         const r = await measure(p, running, scen, SECONDS);
         ((results[s] ??= {})[p] ??= []).push(r);
@@ -223,7 +226,7 @@ try {
     }
   }
   const extra = {};
-  if (EXTRA.includes('memory')) extra.memory = await memoryScenario(peers.filter((p) => p !== 'direct'));
+  if (EXTRA.includes('memory')) extra.memory = await memoryScenario(peers.filter((p) => p !== 'direct' && !PEERS[p].only));
   if (EXTRA.includes('cluster')) extra.cluster = await clusterScenario();
   report(peers, extra);
 } finally {

@@ -7,6 +7,7 @@
 import { describe, it, expect } from 'vitest';
 import { ChunkedDecoder, chunkHeader, CHUNK_END, LAST_CHUNK } from '../src/http1/chunked.js';
 import { HttpParseError } from '../src/http1/parse.js';
+import { seededRandom } from '../src/balancer/balancer.js';
 
 interface Decoded { data: string; end: number; total: number }
 
@@ -74,17 +75,8 @@ function refused(s: string): void {
   expect(refusal(s).status, JSON.stringify(s)).toBe(400);
 }
 
-/** a tiny seeded PRNG (mulberry32) */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** the seeded PRNG the balancer tests use */
+const prng = seededRandom;
 
 const AFTER = 'GET /next HTTP/1.1\r\n\r\n';
 

@@ -16,6 +16,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { headEnd, parseRequestHead, leadingEmptyLines, HttpParseError } from '../src/http1/parse.js';
+import { seededRandom } from '../src/balancer/balancer.js';
 
 interface Seen { method: string; url: string; version: string; headers: string[] }
 type Verdict = { ok: true; seen: Seen } | { ok: false; why: string };
@@ -187,17 +188,8 @@ function defects(): Case[] {
   return out;
 }
 
-/** a tiny seeded PRNG (mulberry32) */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** the seeded PRNG the balancer tests use */
+const prng = seededRandom;
 
 const INTERESTING = [0x00, 0x09, 0x0a, 0x0d, 0x20, 0x3a, 0x2c, 0x3b, 0x22, 0x7f, 0x80, 0xff, 0x61, 0x41, 0x2f, 0x0b, 0x3d];
 

@@ -244,7 +244,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
     this.phase = P_HEAD;
     const x = this.x;
     up.socket.write(backendRequestHead(x.head, this.path, x.client, x.hostOverride, this.overrides, x.upgrade), 'latin1');
-    if (x.hasBody) {
+    if (x.hasBody && x.upgrade === null) {
       this.bodyStarted = true;
       this.conn.startBody(this);
     } else this.requestSent();

@@ -76,9 +76,10 @@ export function backendRequestHead(
   if (!sawHost) s += `Host: ${host ?? ''}\r\n`;
   s += `x-forwarded-for: ${xff === null ? clientIp : `${xff}, ${clientIp}`}\r\nx-forwarded-proto: http\r\n`;
   if (firstHost !== null) s += `x-forwarded-host: ${firstHost}\r\n`;
-  if (h.chunked) s += 'transfer-encoding: chunked\r\n';
-  else if (h.contentLength >= 0) s += `content-length: ${h.contentLength}\r\n`;
+  // an upgrade request is sent without a body: what follows its head is for the tunnel
   if (upgrade !== null) s += `connection: upgrade\r\nupgrade: ${upgrade}\r\n`;
+  else if (h.chunked) s += 'transfer-encoding: chunked\r\n';
+  else if (h.contentLength >= 0) s += `content-length: ${h.contentLength}\r\n`;
   if (overrides !== null) for (const [k, v] of overrides) if (v !== null) s += `${k}: ${v}\r\n`;
   return `${s}\r\n`;
 }
