@@ -117,6 +117,7 @@ export class ClientConn {
     const skip = leadingEmptyLines(buf, 0);
     if (skip > 0) {
       buf = buf.subarray(skip);
+      this.scanned = 0; // offsets into the old buffer no longer apply
       if (buf.length === 0) { this.buf = null; return; }
     }
     const s = this.owner.settings;
