@@ -11,7 +11,7 @@
  * look complete.
  */
 import type { Logger } from '../core/logger.js';
-import type { Upstreams, UpConn, UpstreamUser, Acquirer } from './upstreams.js';
+import type { Upstreams, UpConn, UpstreamUser, Acquirer, OriginPool } from './upstreams.js';
 import type { Exchange } from './exchange.js';
 import type { ClientConn, BodySink, Responder } from './client.js';
 import { backendRequestHead, clientResponseHead, F_NONE, F_LENGTH, F_CHUNKED, F_CLOSE, type HeaderOverrides } from './headers.js';
@@ -199,7 +199,7 @@ function fault(code: string, message: string): Error {
 
 /** one try of one request at one backend */
 export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
-  pool: import('./upstreams.js').OriginPool | null = null;
+  pool: OriginPool | null = null;
   private up: UpConn | null = null;
   private phase = P_CONNECT;
   deadline = 0;
