@@ -41,7 +41,8 @@ async function setup(): Promise<{ be: RawServer; p: TestProxy; served: Array<[st
       }
     } catch { /* the connection closed */ }
   });
-  const p = await startProxy(luaBackends([{ name: 'b', url: be.url }]) + 'function route() return "b" end\n');
+  // no active health checks: their TCP connects would shift the backend connection indexes
+  const p = await startProxy(luaBackends([{ name: 'b', url: be.url }]) + 'health = { interval = 0 }\nfunction route() return "b" end\n');
   return { be, p, served, close: async () => { await p.close(); await be.close(); } };
 }
 

@@ -70,7 +70,8 @@ describe('a backend that answers before reading the upload', () => {
         w.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
       } catch { /* the connection closed */ }
     });
-    const p = await startProxy(luaBackends([{ name: 'b', url: be.url }]) + 'function route() return "b" end\n');
+    // no active health checks: their TCP connects would count among the backend's connections
+    const p = await startProxy(luaBackends([{ name: 'b', url: be.url }]) + 'health = { interval = 0 }\nfunction route() return "b" end\n');
     try {
       await uploadGets413(p.port);
       // the proxy closed its connection to the backend instead of pooling it mid-body
