@@ -112,6 +112,7 @@ function route(host, path)
   if path == "/framing" then return { backend = "a", headers = { ["Transfer-Encoding"] = "chunked" } } end
   if path == "/ctl" then return { status = 200, headers = { ["x-a"] = "1\\1" } } end
   if path == "/badpath" then return { backend = "a", path = "nope" } end
+  if path == "/ctlpath" then return { backend = "a", path = "/a\\1b" } end
   if path == "/body" then return { status = 200, body = 7 } end
   return { status = 200, headers = {}, body = "ok" }
 end` });
@@ -127,6 +128,8 @@ end` });
     // the proxy writes heads itself: any control byte but HTAB is refused
     expect(() => r('/ctl')).toThrow(/containing CR, LF or NUL \(or another control character\)/);
     expect(() => r('/badpath')).toThrow(/path = "nope"; expected a string starting with "\/"/);
+    // it goes into the request line the proxy writes: no control byte may split or corrupt it
+    expect(() => r('/ctlpath')).toThrow(/expected a string starting with "\/" and without spaces or control characters/);
     expect(() => r('/body')).toThrow(/body of type number; expected a string/);
   });
   it('accepts an empty headers table', () => expect(r('/')).toMatchObject({ kind: 'respond', status: 200, headers: [] }));

@@ -291,7 +291,7 @@ export class LuaScript {
       const pt = lua.lua_getfield(L, -1, K_PATH);
       if (pt === lua.LUA_TSTRING) p = latin1(lua.lua_tolstring(L, -1));
       lua.lua_pop(L, 1);
-      if (pt !== lua.LUA_TNIL && (p === null || p.charCodeAt(0) !== 47 || /[\s\0]/.test(p))) {
+      if (pt !== lua.LUA_TNIL && (p === null || p.charCodeAt(0) !== 47 || /[\0-\x20\x7f]/.test(p))) {
         throw bad(`path = ${p === null ? `a ${errorText(lua.lua_typename(L, pt))}` : JSON.stringify(p)}; expected a string starting with "/" and without spaces or control characters`);
       }
       if (headers !== null) {
