@@ -157,6 +157,7 @@ export class OriginPool {
       socket.removeListener(this.secure ? 'secureConnect' : 'connect', onConnect);
       this.connecting--;
       if (err) {
+        socket.on('error', () => {}); // a late error from the abandoned socket must not go uncaught
         socket.destroy();
         a.acquired(err, null);
         this.next();
