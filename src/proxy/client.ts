@@ -56,6 +56,26 @@ export const D_LINGER = 4;
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 
+/** b[start, end), without a new view when that is all of b */
+export function part(b: Buffer, start: number, end: number): Buffer {
+  return start === 0 && end === b.length ? b : b.subarray(start, end);
+}
+
+/** one chunk of chunked framing in one write; false when the socket is full */
+export function writeChunk(s: Socket, b: Buffer, start: number, end: number): boolean {
+  s.cork();
+  s.write(chunkHeader(end - start), 'latin1');
+  s.write(part(b, start, end));
+  const ok = s.write(CHUNK_END, 'latin1');
+  s.uncork();
+  return ok;
+}
+
+/** the moment (performance.now) `seconds` from now, or 0, meaning none, for 0 seconds */
+export function deadlineIn(seconds: number): number {
+  return seconds > 0 ? performance.now() + seconds * 1000 : 0;
+}
+
 export class ClientConn {
   /** bytes read but not consumed: a head in progress, or held (pipelined, or body nobody takes yet) */
   private buf: Buffer | null = null;
@@ -82,8 +102,7 @@ export class ClientConn {
   constructor(private readonly owner: ConnOwner, readonly socket: Socket) {
     this.remote = socket.remoteAddress ?? '';
     // the first head has a deadline from the moment the connection opens (a client that sends nothing is closed)
-    const headMs = owner.settings.timeouts.client_header * 1000;
-    if (headMs > 0) { this.deadline = performance.now() + headMs; this.deadlineKind = D_HEAD; }
+    this.setDeadline(D_HEAD, owner.settings.timeouts.client_header);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', () => {});
@@ -121,11 +140,7 @@ export class ClientConn {
       if (buf.length === 0) { this.buf = null; return; }
     }
     const s = this.owner.settings;
-    if (this.deadlineKind !== D_HEAD) {
-      const ms = s.timeouts.client_header * 1000;
-      this.deadline = ms > 0 ? performance.now() + ms : 0;
-      this.deadlineKind = D_HEAD;
-    }
+    if (this.deadlineKind !== D_HEAD) this.setDeadline(D_HEAD, s.timeouts.client_header);
     let head: RequestHead;
     let end: number;
     try {
@@ -148,23 +163,21 @@ export class ClientConn {
     this.decoder = head.chunked ? new ChunkedDecoder(400) : null;
     this.sinkFull = false;
     this.expectContinue = false;
-    if (this.bodyMode !== BODY_NONE) {
-      const ms = s.timeouts.client_request * 1000;
-      this.deadline = ms > 0 ? performance.now() + ms : 0;
-      this.deadlineKind = ms > 0 ? D_REQUEST : D_NONE;
-    } else {
-      this.deadline = 0;
-      this.deadlineKind = D_NONE;
-    }
+    this.setDeadline(D_REQUEST, this.bodyMode !== BODY_NONE ? s.timeouts.client_request : 0);
     this.owner.request(this, head);
+  }
+
+  /** a deadline of `kind` `seconds` from now; 0 seconds means none */
+  private setDeadline(kind: number, seconds: number): void {
+    this.deadline = deadlineIn(seconds);
+    this.deadlineKind = this.deadline > 0 ? kind : D_NONE;
   }
 
   /** the bytes after this head are not a body but the start of a tunnel (an upgrade) */
   noBody(): void {
     this.bodyMode = BODY_NONE;
     this.decoder = null;
-    this.deadline = 0;
-    this.deadlineKind = D_NONE;
+    this.setDeadline(D_NONE, 0);
   }
 
   /** the request body is wanted now: held bytes go first, then the socket reads on */
@@ -213,8 +226,7 @@ export class ClientConn {
     if (rest >= 0) {
       this.bodyMode = BODY_NONE;
       this.decoder = null;
-      this.deadline = 0;
-      this.deadlineKind = D_NONE;
+      this.setDeadline(D_NONE, 0);
       if (rest < b.length) {
         this.buf = b.subarray(rest);
         this.socket.pause();
@@ -248,24 +260,18 @@ export class ClientConn {
     if (b === null || end <= start) return s.write(head, 'latin1');
     s.cork();
     s.write(head, 'latin1');
-    const ok = s.write(start === 0 && end === b.length ? b : b.subarray(start, end));
+    const ok = s.write(part(b, start, end));
     s.uncork();
     return ok;
   }
 
   write(b: Buffer, start: number, end: number): boolean {
-    return this.socket.write(start === 0 && end === b.length ? b : b.subarray(start, end));
+    return this.socket.write(part(b, start, end));
   }
 
   /** one chunk of a chunked response */
   writeChunk(b: Buffer, start: number, end: number): boolean {
-    const s = this.socket;
-    s.cork();
-    s.write(chunkHeader(end - start), 'latin1');
-    s.write(start === 0 && end === b.length ? b : b.subarray(start, end));
-    const ok = s.write(CHUNK_END, 'latin1');
-    s.uncork();
-    return ok;
+    return writeChunk(this.socket, b, start, end);
   }
 
   /** the response to the current request is complete: log it, then read the next request or close */
@@ -280,9 +286,7 @@ export class ClientConn {
       this.linger();
       return;
     }
-    const ms = this.owner.settings.timeouts.client_idle * 1000;
-    this.deadline = ms > 0 ? performance.now() + ms : 0;
-    this.deadlineKind = ms > 0 ? D_IDLE : D_NONE;
+    this.setDeadline(D_IDLE, this.owner.settings.timeouts.client_idle);
     if (this.buf !== null) process.nextTick(this.next);
     else this.socket.resume();
   }
@@ -310,16 +314,13 @@ export class ClientConn {
     this.buf = null;
     this.socket.end();
     this.socket.resume();
-    const ms = Math.min(5000, Math.max(1000, this.owner.settings.timeouts.client_idle * 1000));
-    this.deadline = performance.now() + ms;
-    this.deadlineKind = D_LINGER;
+    this.setDeadline(D_LINGER, Math.min(5, Math.max(1, this.owner.settings.timeouts.client_idle)));
   }
 
   /** splice this connection to `up`: held bytes first, then everything both ways */
   startTunnel(up: Socket): void {
     this.tunnel = up;
-    this.deadline = 0;
-    this.deadlineKind = D_NONE;
+    this.setDeadline(D_NONE, 0);
     const b = this.buf;
     this.buf = null;
     if (b !== null && b.length > 0) up.write(b);
@@ -335,7 +336,6 @@ export class ClientConn {
   };
 
   private readonly onDrain = (): void => {
-    if (this.tunnel !== null) { this.tunnel.resume(); return; }
     this.responder?.clientDrain();
   };
 

@@ -13,12 +13,12 @@
 import type { Logger } from '../core/logger.js';
 import type { Upstreams, UpConn, UpstreamUser, Acquirer, OriginPool } from './upstreams.js';
 import type { Exchange } from './exchange.js';
-import type { ClientConn, BodySink, Responder } from './client.js';
+import { part, writeChunk, deadlineIn, type ClientConn, type BodySink, type Responder } from './client.js';
 import { backendRequestHead, clientResponseHead, F_NONE, F_LENGTH, F_CHUNKED, F_CLOSE, type HeaderOverrides } from './headers.js';
 import { classify, isIdempotent, type Failure } from './classify.js';
 import { sendError } from './respond.js';
 import { headEnd, parseResponseHead, HttpParseError, type ResponseHead } from '../http1/parse.js';
-import { ChunkedDecoder, chunkHeader, CHUNK_END, LAST_CHUNK } from '../http1/chunked.js';
+import { ChunkedDecoder, LAST_CHUNK } from '../http1/chunked.js';
 import type { BackendState } from '../balancer/backend.js';
 import { PICK_HASH } from '../balancer/backend-set.js';
 import { murmur3 } from '../balancer/hash.js';
@@ -183,7 +183,6 @@ function describeFailure(code: string, b: BackendState, t: { connect: number; he
     case 'LPX_UPSTREAM_HEADER_TIMEOUT': return `backend ${b.name} (${b.url}) sent no response headers within ${t.header}s`;
     case 'LPX_UPSTREAM_BODY_TIMEOUT': return `backend ${b.name} (${b.url}) stalled in the middle of its response for ${t.body}s`;
     case 'LPX_UPSTREAM_RESET': return `backend ${b.name} (${b.url}) closed the connection before answering`;
-    case 'LPX_CLIENT_BAD_REQUEST': return `the request body was malformed: ${err.message}`;
     default: return `backend ${b.name} (${b.url}) sent an invalid response: ${err.message}`;
   }
 }
@@ -252,10 +251,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
 
   private requestSent(): void {
     this.reqDone = true;
-    if (this.phase === P_HEAD) {
-      const ms = this.x.cfg.settings.timeouts.header * 1000;
-      this.deadline = ms > 0 ? performance.now() + ms : 0;
-    }
+    if (this.phase === P_HEAD) this.deadline = deadlineIn(this.x.cfg.settings.timeouts.header);
   }
 
   // ---- the request body, from the client
@@ -263,15 +259,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
   bodyData(b: Buffer, start: number, end: number): boolean {
     const up = this.up;
     if (up === null || this.phase === P_DONE) return true;
-    const s = up.socket;
-    const slice = start === 0 && end === b.length ? b : b.subarray(start, end);
-    if (!this.x.head.chunked) return s.write(slice);
-    s.cork();
-    s.write(chunkHeader(end - start), 'latin1');
-    s.write(slice);
-    const ok = s.write(CHUNK_END, 'latin1');
-    s.uncork();
-    return ok;
+    return this.x.head.chunked ? writeChunk(up.socket, b, start, end) : up.socket.write(part(b, start, end));
   }
 
   bodyEnd(): void {
@@ -364,8 +352,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
     x.started = true;
     x.status = r.status;
     this.phase = P_BODY;
-    const ms = s.timeouts.body * 1000;
-    this.deadline = ms > 0 ? performance.now() + ms : 0;
+    this.deadline = deadlineIn(s.timeouts.body);
     if (this.inMode === F_NONE) {
       conn.writeHead(head, null, 0, 0);
       if (at < buf.length) this.reusable = false;
@@ -427,7 +414,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
         ok = this.conn.write(b, at, b.length);
     }
     if (!ok) this.pauseUp();
-    else if (this.deadline > 0) this.deadline = performance.now() + x.cfg.settings.timeouts.body * 1000;
+    else if (this.deadline > 0) this.deadline = deadlineIn(x.cfg.settings.timeouts.body);
   }
 
   /** the client's socket is full: stop reading the backend, and stop its body clock (the wait is the client's) */
@@ -440,8 +427,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
   clientDrain(): void {
     if (!this.upPaused || this.phase !== P_BODY) return;
     this.upPaused = false;
-    const ms = this.x.cfg.settings.timeouts.body * 1000;
-    this.deadline = ms > 0 ? performance.now() + ms : 0;
+    this.deadline = deadlineIn(this.x.cfg.settings.timeouts.body);
     this.up?.socket.resume();
   }
 

@@ -301,7 +301,9 @@ export class Upstreams {
     const all = [...this.pools.values()];
     this.pools.clear();
     if (this.sweeper) { clearInterval(this.sweeper); this.sweeper = null; }
-    await Promise.all(all.map((p) => (force ? Promise.race([p.close(), Promise.resolve()]) : p.close())));
+    // forced: idle connections close now and busy ones close with their requests, without waiting for them
+    const closing = all.map((p) => p.close());
+    if (!force) await Promise.all(closing);
   }
 
   get size(): number {
