@@ -25,16 +25,37 @@ function listedHas(listed: string[] | null, name: string): boolean {
   return listed !== null && listed.includes(name.toLowerCase());
 }
 
-function overriddenHas(o: HeaderOverrides | null, name: string): boolean {
-  if (o === null) return false;
-  const lower = name.toLowerCase();
-  for (let i = 0; i < o.length; i++) if (o[i][0].toLowerCase() === lower) return true;
-  return false;
+// route's headers that replace a header the proxy writes itself (bits of overrideNames' result)
+const O_HOST = 1;
+const O_XFF = 2;
+const O_XFPROTO = 4;
+const O_XFHOST = 8;
+
+/**
+ * The lower-cased names of route's headers, in order, into `out`; a name given twice (in
+ * two letter cases) keeps its first entry, the later ones become '' and are not written.
+ * Returns which of the proxy's own headers they replace.
+ */
+function overrideNames(o: HeaderOverrides, out: string[]): number {
+  let own = 0;
+  for (let i = 0; i < o.length; i++) {
+    const lower = o[i][0].toLowerCase();
+    if (out.includes(lower)) { out.push(''); continue; }
+    out.push(lower);
+    if (lower === 'host') own |= O_HOST;
+    else if (lower === 'x-forwarded-for') own |= O_XFF;
+    else if (lower === 'x-forwarded-proto') own |= O_XFPROTO;
+    else if (lower === 'x-forwarded-host') own |= O_XFHOST;
+  }
+  return own;
 }
 
 /**
  * The request head for the backend. `host` replaces the Host header when the request
- * came in absolute form; `upgrade` is the protocol to ask for, or null for none.
+ * came in absolute form; `upgrade` is the protocol to ask for, or null for none. The
+ * backend always gets exactly one Host. route's headers replace the request's headers of
+ * the same name and the proxy's own Host and X-Forwarded-For/-Proto/-Host; `false` for
+ * one of those removes it, except Host, which is then sent empty (HTTP/1.1 requires one).
  */
 export function backendRequestHead(
   h: RequestHead,
@@ -48,6 +69,12 @@ export function backendRequestHead(
   const headers = h.headers;
   const kinds = h.kinds;
   const listed = h.listed;
+  let names: string[] | null = null;
+  let own = 0;
+  if (overrides !== null && overrides.length > 0) {
+    names = [];
+    own = overrideNames(overrides, names);
+  }
   let xff: string | null = null;
   let firstHost: string | null = host;
   let sawHost = false;
@@ -57,30 +84,39 @@ export function backendRequestHead(
         if (sawHost) continue;
         sawHost = true;
         if (firstHost === null) firstHost = headers[i + 1];
-        if (overrides !== null && overriddenHas(overrides, 'host')) continue;
+        if ((own & O_HOST) !== 0) continue;
         s += host === null ? `${headers[i]}: ${headers[i + 1]}\r\n` : `${headers[i]}: ${host}\r\n`;
         continue;
       case K_CONTENT_LENGTH: case K_TRANSFER_ENCODING: case K_CONNECTION: case K_UPGRADE: case K_EXPECT: case K_HOP:
       case K_X_FORWARDED_OTHER:
         continue;
       case K_X_FORWARDED_FOR:
-        xff = xff === null ? headers[i + 1] : `${xff}, ${headers[i + 1]}`;
+        if ((own & O_XFF) === 0) xff = xff === null ? headers[i + 1] : `${xff}, ${headers[i + 1]}`;
         continue;
       default:
         if (listed !== null && listedHas(listed, headers[i])) continue;
-        if (overrides !== null && overriddenHas(overrides, headers[i])) continue;
+        if (names !== null && names.includes(headers[i].toLowerCase())) continue;
         s += `${headers[i]}: ${headers[i + 1]}\r\n`;
     }
   }
   // an HTTP/1.0 request may come without Host: the backend gets an empty one (RFC 9112 3.2)
-  if (!sawHost) s += `Host: ${host ?? ''}\r\n`;
-  s += `x-forwarded-for: ${xff === null ? clientIp : `${xff}, ${clientIp}`}\r\nx-forwarded-proto: http\r\n`;
-  if (firstHost !== null) s += `x-forwarded-host: ${firstHost}\r\n`;
+  if (!sawHost && (own & O_HOST) === 0) s += `Host: ${host ?? ''}\r\n`;
+  if ((own & O_XFF) === 0) s += `x-forwarded-for: ${xff === null ? clientIp : `${xff}, ${clientIp}`}\r\n`;
+  if ((own & O_XFPROTO) === 0) s += 'x-forwarded-proto: http\r\n';
+  if (firstHost !== null && (own & O_XFHOST) === 0) s += `x-forwarded-host: ${firstHost}\r\n`;
   // an upgrade request is sent without a body: what follows its head is for the tunnel
   if (upgrade !== null) s += `connection: upgrade\r\nupgrade: ${upgrade}\r\n`;
   else if (h.chunked) s += 'transfer-encoding: chunked\r\n';
   else if (h.contentLength >= 0) s += `content-length: ${h.contentLength}\r\n`;
-  if (overrides !== null) for (const [k, v] of overrides) if (v !== null) s += `${k}: ${v}\r\n`;
+  if (names !== null) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      if (name === '') continue;
+      const v = overrides![i][1];
+      if (v !== null) s += `${overrides![i][0]}: ${v}\r\n`;
+      else if (name === 'host') s += `${overrides![i][0]}: \r\n`;
+    }
+  }
   return `${s}\r\n`;
 }
 
@@ -145,8 +181,14 @@ export function ownResponseHead(status: number, headers: readonly string[], conn
   return `${s}\r\n`;
 }
 
-/** headers of a direct response from route's { status = ..., headers = {...} } */
-export function directHeaders(headers: ReadonlyArray<readonly [string, string]> | null, body: Buffer | null): string[] {
+/**
+ * Headers of a direct response from route's { status = ..., headers = {...} }. The
+ * framing is the proxy's: Content-Length of `body`, except for 204 and 304, which never
+ * carry one (RFC 9110 8.6: a 304 may only repeat the length of the 200 it stands for,
+ * which the proxy does not know). `body` is null for those, and for 205 (sent with
+ * Content-Length 0).
+ */
+export function directHeaders(status: number, headers: ReadonlyArray<readonly [string, string]> | null, body: Buffer | null): string[] {
   const out: string[] = [];
   let hasType = false;
   for (const [k, v] of headers ?? []) {
@@ -156,6 +198,6 @@ export function directHeaders(headers: ReadonlyArray<readonly [string, string]> 
     out.push(k, v);
   }
   if (body && !hasType) out.push('content-type', 'text/plain; charset=utf-8');
-  out.push('content-length', String(body ? body.length : 0));
+  if (status !== 204 && status !== 304) out.push('content-length', String(body ? body.length : 0));
   return out;
 }

@@ -1,7 +1,9 @@
 /**
  * Answers the proxy writes itself: error pages for failures (with the error code in a
  * header, and Retry-After on 503) and the direct responses a script asks for. A response
- * to a HEAD request carries the head only.
+ * to a HEAD request carries the head only, with the Content-Length of the body a GET would
+ * get. A 204, 205 or 304 has no body whatever the script gave: bytes after such a head
+ * would be read by the client as the start of the next response.
  */
 import { STATUS_CODES } from 'node:http';
 import type { ErrorCode } from '../core/errors.js';
@@ -30,7 +32,8 @@ export function sendError(conn: ClientConn, x: Exchange, status: number, code: E
 }
 
 export function sendDirect(conn: ClientConn, x: Exchange, status: number, headers: ReadonlyArray<readonly [string, string]> | null, body: Buffer | null): void {
-  write(conn, x, status, directHeaders(headers, body), body);
+  if (status === 204 || status === 205 || status === 304) body = null;
+  write(conn, x, status, directHeaders(status, headers, body), body);
 }
 
 function write(conn: ClientConn, x: Exchange, status: number, headers: string[], body: Buffer | null): void {
