@@ -1,8 +1,9 @@
 /**
  * The chunked decoder (src/http1/chunked.ts) tested directly: bodies fed in every split,
  * the data it hands out, the index where the message ends (and that bytes after it are
- * never taken), extensions and trailers (checked and dropped), chunk-size syntax, and the
- * per-message limit on extension and trailer bytes.
+ * never taken), extensions and trailers (checked and dropped), chunk-size syntax (any
+ * number of leading zeros, a value bounded at 2^53 - 1), and the per-message limit on
+ * extension, trailer and leading-zero bytes.
  */
 import { describe, it, expect } from 'vitest';
 import { ChunkedDecoder, chunkHeader, CHUNK_END, LAST_CHUNK } from '../src/http1/chunked.js';
@@ -152,22 +153,91 @@ describe('chunked bodies split at every byte boundary', () => {
 });
 
 describe('chunk sizes', () => {
-  it('hex in upper and lower case, with leading zeros, up to 12 digits', () => {
+  it('hex in upper and lower case, with leading zeros', () => {
     expect(decode(`a\r\n${'x'.repeat(10)}\r\n0\r\n\r\n`).total).toBe(10);
     expect(decode(`A\r\n${'x'.repeat(10)}\r\n0\r\n\r\n`).total).toBe(10);
     expect(decode(`fF\r\n${'x'.repeat(255)}\r\n0\r\n\r\n`).total).toBe(255);
     expect(decode(`0001\r\nx\r\n000\r\n\r\n`).total).toBe(1);
     expect(decode(`000000000001\r\nx\r\n0\r\n\r\n`).total).toBe(1);
-    // 12 digits is accepted as a size; the data is simply still to come
+    // 13 digits and more are fine: the value is bounded, not the digits; the data is simply still to come
     const d = new ChunkedDecoder();
-    expect(d.feed(Buffer.from('ffffffffffff\r\nabc'), 0, 17, () => {})).toBe(-1);
+    expect(d.feed(Buffer.from('1000000000000\r\nabc'), 0, 18, () => {})).toBe(-1);
     expect(d.total).toBe(3);
   });
 
-  it('too many digits is refused', () => {
-    refused('fffffffffffff\r\n');
-    refused('1000000000000\r\n');
-    refused('ffffffffffffffffffffffffffffffff\r\n');
+  it('any number of leading zeros is valid (RFC 9112 7.1: 1*HEXDIG): 33 zeros then 4e is 0x4e', () => {
+    const data = 'y'.repeat(0x4e);
+    const body = `${'0'.repeat(33)}4e\r\n${data}\r\n${'0'.repeat(40)}\r\n\r\n`;
+    const buf = Buffer.from(body + AFTER, 'latin1');
+    const whole = decode(body + AFTER);
+    expect(whole).toEqual({ data, end: body.length, total: 0x4e });
+    for (let k = 0; k <= buf.length; k++) expect(decodeRanges(buf, [k]), `cut at ${k}`).toEqual(whole);
+    expect(decodePieces([...buf].map((c) => Buffer.from([c])))).toEqual(whole);
+    // and in a backend's response: the same decoder, status 502, accepts it too
+    expect(decode(body, 502).total).toBe(0x4e);
+    expect(decode(`${'0'.repeat(1000)}1\r\nx\r\n0\r\n\r\n`).total).toBe(1);
+  });
+
+  it('the value is bounded at 2^53 - 1, whatever the number of digits', () => {
+    // 2^53 - 1 is accepted as a size (its data is still to come)
+    for (const size of ['1fffffffffffff', '1FFFFFFFFFFFFF', `${'0'.repeat(50)}1fffffffffffff`]) {
+      const d = new ChunkedDecoder();
+      expect(d.feed(Buffer.from(`${size}\r\nab`), 0, size.length + 4, () => {}), size).toBe(-1);
+      expect(d.total).toBe(2);
+    }
+    // 2^53, and anything past it, is refused (400 for a client, 502 for a backend)
+    for (const size of ['20000000000000', '1fffffffffffff0', `${'0'.repeat(50)}20000000000000`, 'ffffffffffffffff', 'ffffffffffffffffffffffffffffffff', '1'.repeat(400)]) {
+      expect(refusal(`${size}\r\n`).status, size).toBe(400);
+      expect(refusal(`${size}\r\n`, [], 502).status, size).toBe(502);
+      // refused at the digit that passes the bound, not at the end of the line
+      expect(refusal(`${size}`).message).toMatch(/too large/);
+    }
+  });
+
+  it('a run of leading zeros costs linear time and counts against the 16 KiB per-message allowance', () => {
+    // each zero after the first counts as one byte of extension (and the final CR as one, as before)
+    expect(decode(`${'0'.repeat(16_384)}1\r\nx\r\n0\r\n\r\n`).total).toBe(1);
+    expect(refusal(`${'0'.repeat(16_385)}1\r\nx\r\n0\r\n\r\n`).status).toBe(400);
+    expect(refusal(`${'0'.repeat(16_386)}1\r\nx\r\n0\r\n\r\n`).message).toMatch(/leading zeros/);
+    // shared with extensions and trailers, over the whole message
+    expect(refusal(`${'0'.repeat(9_000)}1;${'e'.repeat(9_000)}\r\nx\r\n0\r\n\r\n`).status).toBe(400);
+    expect(refusal(`${'0'.repeat(9_000)}1\r\nx\r\n${'0'.repeat(9_000)}\r\n\r\n`).status).toBe(400);
+    // an endless run is refused at the allowance, in one pass, holding nothing
+    const zeros = Buffer.alloc(8 * 1024 * 1024, 0x30);
+    const d = new ChunkedDecoder();
+    const t = performance.now();
+    expect(() => d.feed(zeros, 0, zeros.length, () => {})).toThrow(/leading zeros/);
+    expect(performance.now() - t).toBeLessThan(1000);
+    // fed a byte at a time, it is refused at the same point
+    const e = new ChunkedDecoder();
+    let fed = 0;
+    try {
+      for (; fed < 100_000; fed++) e.feed(zeros, fed, fed + 1, () => {});
+    } catch (err) {
+      expect(err).toBeInstanceOf(HttpParseError);
+    }
+    expect(fed).toBe(16_385);
+  });
+
+  it('sizeLine() checks and consumes only the first size line; feed() goes on from there', () => {
+    const s = Buffer.from('0004e;a=b\r\n' + 'z'.repeat(0x4e) + '\r\n0\r\n\r\n' + AFTER, 'latin1');
+    const d = new ChunkedDecoder();
+    const at = d.sizeLine(s, 0, s.length);
+    expect(at).toBe(11);
+    let data = '';
+    const end = d.feed(s, at, s.length, (b, a, z) => { data += b.toString('latin1', a, z); });
+    expect(data).toBe('z'.repeat(0x4e));
+    expect(end).toBe(s.length - AFTER.length);
+    // a line cut short: all consumed, -1, and the rest goes to feed()
+    const p = new ChunkedDecoder();
+    expect(p.sizeLine(s, 0, 3)).toBe(-1);
+    expect(p.feed(s, 3, s.length, () => {})).toBe(s.length - AFTER.length);
+    // the last chunk first
+    expect(new ChunkedDecoder().sizeLine(Buffer.from('0\r\n\r\n'), 0, 5)).toBe(3);
+    // invalid lines throw, as feed() would
+    for (const bad of ['x\r\n', '5 6\r\n', '5\n', '-1\r\n', ';a\r\n', '20000000000000\r\n']) {
+      expect(() => new ChunkedDecoder().sizeLine(Buffer.from(bad), 0, bad.length), JSON.stringify(bad)).toThrow(HttpParseError);
+    }
   });
 
   it('negative, empty, prefixed or non-hex sizes are refused', () => {

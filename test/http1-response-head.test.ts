@@ -140,6 +140,29 @@ describe('response heads: connection and framing', () => {
     expect(parse('HTTP/1.1 200 OK\r\nTransfer-Encoding: xchunked\r\n\r\n')!.chunked).toBe(false);
     refused('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n');
   });
+
+  it('the codings other than a final chunked are kept, to pass on', () => {
+    const codings = (v: string) => { const h = parse(`HTTP/1.1 200 OK\r\nTransfer-Encoding: ${v}\r\n\r\n`)!; return [h.chunked, h.codings, h.codingsChunked]; };
+    expect(codings('chunked')).toEqual([true, null, false]);
+    expect(codings('Chunked')).toEqual([true, null, false]);
+    expect(codings('gzip, chunked')).toEqual([true, 'gzip', false]);
+    expect(codings('gzip,,  deflate ,chunked')).toEqual([true, 'gzip, deflate', false]);
+    expect(codings('gzip')).toEqual([false, 'gzip', false]);
+    expect(codings('x-custom;a=1, gzip')).toEqual([false, 'x-custom;a=1, gzip', false]);
+    // chunked not last: read until the close, and chunked may not be applied again
+    expect(codings('chunked, gzip')).toEqual([false, 'chunked, gzip', true]);
+  });
+
+  it('a Transfer-Encoding that is empty, not a list of tokens, or applies chunked twice is 502', () => {
+    for (const v of ['', ',', ' , ', 'gzip chunked', 'chunked, chunked', 'chunked, gzip, chunked', '"gzip"', 'gzip, @']) {
+      refused(`HTTP/1.1 200 OK\r\nTransfer-Encoding: ${v}\r\n\r\n`);
+    }
+  });
+
+  it('Transfer-Encoding in an HTTP/1.0 response is 502 (RFC 9112 6.1: the framing is faulty)', () => {
+    refused('HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
+    refused('HTTP/1.0 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n');
+  });
 });
 
 describe('response heads: refusals', () => {
@@ -182,7 +205,7 @@ describe('response heads: refusals', () => {
 describe('response heads split at every byte boundary', () => {
   const heads = [
     'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello',
-    'HTTP/1.0 404 \r\nTransfer-Encoding: gzip, chunked\r\nX: \t y\r\n\r\n',
+    'HTTP/1.1 404 \r\nTransfer-Encoding: gzip, chunked\r\nX: \t y\r\n\r\n',
   ];
   for (const s of heads) {
     it(`gives the one-shot result: ${JSON.stringify(s.slice(0, 20))}`, () => {

@@ -4,6 +4,11 @@
  * says where the message ends, so bytes after it (a pipelined request, or bytes a backend
  * should not have sent) are never taken for body. Chunk extensions are checked and
  * dropped; trailer fields are checked and dropped. Sizes need hex digits and CRLF exactly.
+ *
+ * A size may have any number of leading zeros (RFC 9112 7.1: 1*HEXDIG); its value is
+ * bounded instead (2^53 - 1). Leading zeros are counted, never stored, against the same
+ * per-message allowance as extensions and trailers, so a run of them costs linear time
+ * and cannot go on forever without a byte of data.
  */
 import { HttpParseError } from './parse.js';
 
@@ -27,9 +32,9 @@ for (let c = 0; c < 256; c++) {
   else if (c >= 97 && c <= 102) HEX[c] = c - 87;
 }
 
-/** largest chunk size accepted: 2^48 - 1 (12 hex digits), far past any real body */
-const MAX_DIGITS = 12;
-/** bytes of chunk extensions plus trailer fields accepted per message */
+/** a size at or above this, times 16, passes Number.MAX_SAFE_INTEGER (2^53 - 1): 2^49 */
+const MAX_BEFORE_DIGIT = 2 ** 49;
+/** bytes of chunk extensions, trailer fields and leading zeros of sizes accepted per message */
 const MAX_META = 16 * 1024;
 
 export class ChunkedDecoder {
@@ -49,10 +54,21 @@ export class ChunkedDecoder {
   }
 
   /**
+   * Check the first chunk-size line in buf[from, to), before anything is sent on: throws
+   * when it is invalid, as feed() would. It consumes that line and returns the index just
+   * past it, or -1 when the range ended inside the line (all of it consumed); feed() goes
+   * on from there. Only for a decoder that has not been fed yet.
+   */
+  sizeLine(buf: Buffer, from: number, to: number): number {
+    return this.feed(buf, from, to, null);
+  }
+
+  /**
    * Decode buf[from, to). `onData(buf, start, end)` gets each piece of chunk data. Returns
    * the index just past the end of the message when it ended inside this range, else -1.
+   * With onData null (sizeLine), it stops just past the first size line.
    */
-  feed(buf: Buffer, from: number, to: number, onData: (b: Buffer, start: number, end: number) => void): number {
+  feed(buf: Buffer, from: number, to: number, onData: ((b: Buffer, start: number, end: number) => void) | null): number {
     let i = from;
     while (i < to) {
       const c = buf[i];
@@ -60,8 +76,12 @@ export class ChunkedDecoder {
         case SIZE: {
           const h = HEX[c];
           if (h >= 0) {
-            if (++this.digits > MAX_DIGITS) this.fail('chunk size too large');
+            if (this.remaining === 0) {
+              // a leading zero: nothing to store, but each after the first counts like an extension byte
+              if (h === 0 && this.digits > 0 && ++this.meta > MAX_META) this.fail('chunk size line too long (leading zeros)');
+            } else if (this.remaining >= MAX_BEFORE_DIGIT) this.fail('chunk size too large (above 2^53 - 1)');
             this.remaining = this.remaining * 16 + h;
+            this.digits++;
             i++;
           } else if (this.digits === 0) this.fail('invalid chunk size');
           else if (c === 13) { this.state = SIZE_LF; i++; } else if (c === 59 /* ; */) { this.state = EXT; i++; } else if (c === 32 || c === 9) { this.state = SIZE_BWS; i++; } else this.fail('invalid chunk size');
@@ -86,10 +106,11 @@ export class ChunkedDecoder {
           i++;
           if (this.remaining === 0) { this.state = TRAILER; this.lineHasBytes = false; } else this.state = DATA;
           this.digits = 0;
+          if (onData === null) return i;
           break;
         case DATA: {
           const n = Math.min(to - i, this.remaining);
-          onData(buf, i, i + n);
+          onData!(buf, i, i + n);
           this.total += n;
           this.remaining -= n;
           i += n;

@@ -124,6 +124,14 @@ export interface ResponseHead extends Head {
   status: number;
   reason: string;
   hasDate: boolean;
+  /**
+   * The transfer codings other than a final chunked, as a list to pass on ("gzip",
+   * "chunked, gzip"), or null for none. When `chunked` is false and this is not null, the
+   * body is read until the close (RFC 9112 6.3).
+   */
+  codings: string | null;
+  /** `codings` already holds chunked (so it may not be applied again: RFC 9112 7) */
+  codingsChunked: boolean;
 }
 
 /**
@@ -207,7 +215,7 @@ function parseFields(s: string, i: number, h: Head, isRequest: boolean): { host:
         h.hasTransferEncoding = true;
         if (value.length === 7 && eqLower(value, 0, 'chunked')) h.chunked = true;
         else if (isRequest) throw new HttpParseError(501, `Transfer-Encoding ${JSON.stringify(value)} is not supported (only "chunked")`);
-        else h.chunked = finalCodingIsChunked(value);
+        else responseCodings(value, h as ResponseHead);
         break;
       case K_CONNECTION:
         h.connection = h.connection === null ? value : `${h.connection}, ${value}`;
@@ -241,9 +249,35 @@ function contentLength(v: string): number {
   return x;
 }
 
-function finalCodingIsChunked(v: string): boolean {
-  const t = v.slice(v.lastIndexOf(',') + 1).trim();
-  return t.length === 7 && eqLower(t, 0, 'chunked');
+/**
+ * A response's Transfer-Encoding other than plain "chunked": sets `chunked` (chunked is
+ * the final coding), `codings` (the others, in order) and `codingsChunked`. Refuses an
+ * empty list, an element that is not a token (parameters after ";" are kept as sent), and
+ * chunked applied twice.
+ */
+function responseCodings(v: string, h: ResponseHead): void {
+  const parts = v.split(',');
+  const kept: string[] = [];
+  let chunkedAt = -1;
+  for (let k = 0; k < parts.length; k++) {
+    const t = parts[k].trim();
+    if (t === '') continue; // a list may hold empty elements (RFC 9110 5.6.1)
+    let n = 0;
+    while (n < t.length && TCHAR[t.charCodeAt(n)] === 1) n++;
+    let j = n;
+    while (t.charCodeAt(j) === 32 || t.charCodeAt(j) === 9) j++;
+    if (n === 0 || (j < t.length && t.charCodeAt(j) !== 59 /* ; */)) throw new HttpParseError(502, `invalid Transfer-Encoding ${JSON.stringify(v)}`);
+    if (n === 7 && eqLower(t, 0, 'chunked')) {
+      if (chunkedAt >= 0) throw new HttpParseError(502, `Transfer-Encoding ${JSON.stringify(v)} applies chunked more than once`);
+      chunkedAt = kept.length;
+    }
+    kept.push(t);
+  }
+  if (kept.length === 0) throw new HttpParseError(502, 'an empty Transfer-Encoding');
+  h.chunked = chunkedAt === kept.length - 1;
+  if (h.chunked) kept.pop();
+  h.codingsChunked = !h.chunked && chunkedAt >= 0;
+  h.codings = kept.length === 0 ? null : kept.join(', ');
 }
 
 function connectionTokens(v: string, h: Head): void {
@@ -323,12 +357,16 @@ export function parseResponseHead(buf: Buffer, from: number, end: number): Respo
   const h = newHead(minor, end - from) as ResponseHead;
   h.status = d0 * 100 + d1 * 10 + d2;
   h.reason = reason;
+  h.codings = null;
+  h.codingsChunked = false;
   let f;
   try {
     f = parseFields(s, i + 2, h, false);
   } catch (e) {
     throw e instanceof HttpParseError ? new HttpParseError(502, e.message) : e;
   }
+  // RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty
+  if (h.hasTransferEncoding && minor === 0) throw new HttpParseError(502, 'Transfer-Encoding in an HTTP/1.0 response');
   h.hasDate = f.hasDate;
   return h;
 }

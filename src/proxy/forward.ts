@@ -4,7 +4,8 @@
  * full, and the backend is paused while the client's is. The backend's response head is
  * parsed strictly (src/http1) and the body bytes go to the client as they arrive, framed
  * by the proxy: the backend's Content-Length, or chunked (re-encoded from the decoded
- * chunks), or, for an HTTP/1.0 client, the close. Nothing is buffered whole.
+ * chunks, or each read of a body that ends with the backend's close framed as a chunk),
+ * or, for an HTTP/1.0 client, the close. Nothing is buffered whole.
  *
  * A failure before the response started gets an error status (and maybe a retry); a
  * failure after it started closes the client connection, so a truncated body can never
@@ -346,7 +347,18 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
     else if (r.chunked) { this.inMode = F_CHUNKED; this.decoder = new ChunkedDecoder(502); } else if (r.hasTransferEncoding || r.contentLength < 0) this.inMode = F_CLOSE;
     else { this.inMode = F_LENGTH; this.remaining = r.contentLength; }
     if (r.close || this.inMode === F_CLOSE) this.reusable = false;
-    this.outMode = this.inMode === F_CHUNKED || this.inMode === F_CLOSE ? (x.head.minor === 0 ? F_CLOSE : F_CHUNKED) : this.inMode;
+    if (this.inMode === F_CHUNKED || this.inMode === F_CLOSE) {
+      if (r.codings !== null && x.head.minor === 0) {
+        // the proxy does not undo codings, and an HTTP/1.0 client may not be sent Transfer-Encoding (RFC 9112 6.1)
+        this.fail(fault('LPX_PROTOCOL', `Transfer-Encoding ${JSON.stringify(r.codings)} cannot be passed on to an HTTP/1.0 client`));
+        return;
+      }
+      // The proxy frames the body as chunked for an HTTP/1.1 client (re-chunking what
+      // arrives until the close, for a body without a length), keeping the backend's other
+      // codings. Chunked may be applied only once, so codings that already hold it go
+      // through as they are, ended by the close; so does anything for an HTTP/1.0 client.
+      this.outMode = x.head.minor === 0 || r.codingsChunked ? F_CLOSE : F_CHUNKED;
+    } else this.outMode = this.inMode;
     if (this.outMode === F_CLOSE) { conn.closeAfter = true; x.closeDelimited = true; }
     const head = clientResponseHead(r, this.outMode, conn.responseConnection(x));
     x.started = true;
@@ -410,8 +422,10 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
         break;
       }
       default:
+        // read until the close: each read is one chunk for a chunked client
+        if (at === b.length) break; // an empty chunk would be the last chunk
         x.bytes += b.length - at;
-        ok = this.conn.write(b, at, b.length);
+        ok = this.outMode === F_CHUNKED ? this.conn.writeChunk(b, at, b.length) : this.conn.write(b, at, b.length);
     }
     if (!ok) this.pauseUp();
     else if (this.deadline > 0) this.deadline = deadlineIn(x.cfg.settings.timeouts.body);

@@ -159,7 +159,9 @@ export function clientResponseHead(r: ResponseHead, framing: number, connection:
     }
   }
   if (framing === F_LENGTH) s += `content-length: ${r.contentLength}\r\n`;
-  else if (framing === F_CHUNKED) s += 'transfer-encoding: chunked\r\n';
+  // the backend's other transfer codings are kept, so the client can undo them
+  else if (framing === F_CHUNKED) s += r.codings === null ? 'transfer-encoding: chunked\r\n' : `transfer-encoding: ${r.codings}, chunked\r\n`;
+  else if (framing === F_CLOSE && r.codings !== null) s += `transfer-encoding: ${r.codings}\r\n`;
   if (!r.hasDate) s += `date: ${httpDate()}\r\n`;
   if (connection !== null) s += `connection: ${connection}\r\n`;
   return `${s}\r\n`;
