@@ -52,6 +52,15 @@ export const codes = {
 
 export type ErrorCode = keyof typeof codes;
 
+/** longest message and traceback an error keeps: a script controls their text, and they are logged, stored and served */
+export const MAX_MESSAGE = 4096;
+export const MAX_TRACEBACK = 8192;
+
+/** `s` cut to `max` characters, saying how much was left out */
+export function truncate(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max)}... (${s.length - max} more characters)`;
+}
+
 export class LpxError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
@@ -61,11 +70,11 @@ export class LpxError extends Error {
   where?: string;
 
   constructor(code: ErrorCode, message: string, opts: { cause?: unknown; traceback?: string; where?: string } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    super(truncate(message, MAX_MESSAGE), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'LpxError';
     this.code = code;
     this.status = codes[code];
-    if (opts.traceback) this.traceback = opts.traceback;
+    if (opts.traceback) this.traceback = truncate(opts.traceback, MAX_TRACEBACK);
     if (opts.where) this.where = opts.where;
   }
 }

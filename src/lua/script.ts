@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { lua, lauxlib, to_luastring, type LuaState } from './vm.js';
-import { newSandbox, where } from './state.js';
+import { newSandbox, where, joinArgs } from './state.js';
 import type { Budget, BudgetLimits } from './budget.js';
-import { errorText, errorMessage, displayPath, toPlain, pushPlain, functionWhere, type LuaPlain } from './values.js';
-import { LpxError, type ErrorCode } from '../core/errors.js';
+import { errorText, errorMessage, displayPath, toPlain, pushPlain, functionWhere, rawGlobal, rawSetGlobal, rawField, brief, type LuaPlain } from './values.js';
+import { LpxError, truncate, MAX_MESSAGE, type ErrorCode } from '../core/errors.js';
 import type { LineCoverage } from './coverage.js';
 
 const req = createRequire(import.meta.url);
@@ -46,6 +46,7 @@ export type RouteOutcome =
 const NONE: RouteOutcome = Object.freeze({ kind: 'none' });
 
 // field names of route's table result, encoded once
+const K_ROUTE = to_luastring('route');
 const K_STATUS = to_luastring('status');
 const K_BACKEND = to_luastring('backend');
 const K_PATH = to_luastring('path');
@@ -110,11 +111,7 @@ export class LuaScript {
     this.budget = sb.budget;
     if (opts.coverage) this.budget.setLineHook(opts.coverage.onLine);
     const L = this.L;
-    lua.lua_pushcfunction(L, (L1: LuaState) => {
-      const msg = errorMessage(L1, 1);
-      lauxlib.luaL_traceback(L1, L1, to_luastring(msg), 1);
-      return 1;
-    });
+    lua.lua_pushcfunction(L, tracebackHandler);
     this.msghRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
     this.reqRef = this.makeRequestView();
     this.installProxyModule();
@@ -143,11 +140,9 @@ export class LuaScript {
       throw new LpxError('LPX_CONFIG_SYNTAX', msg, { where: whereOf(msg) });
     }
     s.protectedCall(0, 0, opts.loadLimits, 'LPX_CONFIG_LOAD');
-    const t = s.globalType('route');
-    if (t === lua.LUA_TFUNCTION) {
-      lua.lua_getglobal(L, to_luastring('route'));
-      s.routeRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
-    }
+    // globals are read raw from here on: a metatable on _G must not run outside a budget
+    if (rawGlobal(L, K_ROUTE) === lua.LUA_TFUNCTION) s.routeRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    else lua.lua_pop(L, 1);
     return s;
   }
 
@@ -167,17 +162,24 @@ export class LuaScript {
     if (status !== lua.LUA_OK) {
       const full = errorMessage(L, -1);
       lua.lua_settop(L, base - 1);
-      throw scriptError(code, full, this.budget.aborted !== null);
+      // an abort ran no message handler: its traceback was taken where it stopped
+      const aborted = this.budget.aborted !== null;
+      throw scriptError(code, aborted && this.budget.abortTrace ? `${full}\n${this.budget.abortTrace}` : full, aborted);
     }
     lua.lua_remove(L, base);
   }
 
   /** a global's value as plain data (functions become LuaFunctionRef) */
   global(name: string): LuaPlain {
-    lua.lua_getglobal(this.L, to_luastring(name));
-    const v = toPlain(this.L, -1);
-    lua.lua_pop(this.L, 1);
-    return v;
+    const top = lua.lua_gettop(this.L);
+    rawGlobal(this.L, to_luastring(name));
+    try {
+      return toPlain(this.L, -1);
+    } catch (e) {
+      throw new LpxError('LPX_CONFIG_INVALID', `${displayPath(this.file)}: ${name}: ${(e as Error).message}`, { cause: e });
+    } finally {
+      lua.lua_settop(this.L, top);
+    }
   }
 
   /** Lua type name of a global ('nil' when absent) */
@@ -186,7 +188,7 @@ export class LuaScript {
   }
 
   private globalType(name: string): number {
-    const t = lua.lua_getglobal(this.L, to_luastring(name));
+    const t = rawGlobal(this.L, to_luastring(name));
     lua.lua_pop(this.L, 1);
     return t;
   }
@@ -210,7 +212,7 @@ export class LuaScript {
 
   /** where a global function was defined, as file:line */
   functionWhere(name: string): string | null {
-    lua.lua_getglobal(this.L, to_luastring(name));
+    rawGlobal(this.L, to_luastring(name));
     const w = lua.lua_type(this.L, -1) === lua.LUA_TFUNCTION ? functionWhere(this.L, -1) : null;
     lua.lua_pop(this.L, 1);
     return w;
@@ -267,19 +269,20 @@ export class LuaScript {
     if (t === lua.LUA_TSTRING) return this.outcomes[this.backendIndex(lua.lua_tolstring(L, -1), 'route returned')];
     if (t === lua.LUA_TNIL) return NONE;
     if (t !== lua.LUA_TTABLE) {
-      throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route must return a backend name, nil or a table; it returned a ${errorText(lua.lua_typename(L, t))} (${errorText(lauxlib.luaL_tolstring(L, -1))})`);
+      throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route must return a backend name, nil or a table; it returned a ${errorText(lua.lua_typename(L, t))}${t === lua.LUA_TNUMBER || t === lua.LUA_TBOOLEAN ? ` (${brief(L, -1)})` : ''}`);
     }
-    // read the fields straight off the stack: no conversion of the whole table
+    // read the fields straight off the stack, raw (no metamethod of the result runs
+    // once the budget has ended): no conversion of the whole table
     const bad = (what: string) => new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route returned ${what}`);
     let status = -1;
-    if (lua.lua_getfield(L, -1, K_STATUS) !== lua.LUA_TNIL) {
+    if (rawField(L, -1, K_STATUS) !== lua.LUA_TNIL) {
       if (!lua.lua_isinteger(L, -1) || lua.lua_tointeger(L, -1) < 200 || lua.lua_tointeger(L, -1) > 599) {
-        throw bad(`status = ${JSON.stringify(toPlain(L, -1))}; expected an integer from 200 to 599`);
+        throw bad(`status = ${brief(L, -1)}; expected an integer from 200 to 599`);
       }
       status = lua.lua_tointeger(L, -1);
     }
     lua.lua_pop(L, 1);
-    const bt = lua.lua_getfield(L, -1, K_BACKEND);
+    const bt = rawField(L, -1, K_BACKEND);
     const backend = bt === lua.LUA_TSTRING ? (lua.lua_tolstring(L, -1) as Uint8Array) : null;
     lua.lua_pop(L, 1);
     if (bt !== lua.LUA_TNIL && backend === null) throw bad(`backend of type ${errorText(lua.lua_typename(L, bt))}; expected a backend name`);
@@ -288,7 +291,7 @@ export class LuaScript {
     if (backend !== null) {
       const index = this.backendIndex(backend, 'route returned { backend = ... }');
       let p: string | null = null;
-      const pt = lua.lua_getfield(L, -1, K_PATH);
+      const pt = rawField(L, -1, K_PATH);
       if (pt === lua.LUA_TSTRING) p = latin1(lua.lua_tolstring(L, -1));
       lua.lua_pop(L, 1);
       if (pt !== lua.LUA_TNIL && (p === null || p.charCodeAt(0) !== 47 || /[\0-\x20\x7f]/.test(p))) {
@@ -302,7 +305,7 @@ export class LuaScript {
       return { kind: 'backend', index, name: this.names[index], path: p, headers };
     }
     if (status >= 0) {
-      const bodyType = lua.lua_getfield(L, -1, K_BODY);
+      const bodyType = rawField(L, -1, K_BODY);
       let body: Buffer | null = null;
       if (bodyType === lua.LUA_TSTRING) body = Buffer.from(lua.lua_tolstring(L, -1) as Uint8Array);
       lua.lua_pop(L, 1);
@@ -316,7 +319,7 @@ export class LuaScript {
   /** route's { headers = { name = value | false } }, read in place; values keep their bytes (latin1) */
   private headersField(): Array<[string, string | null]> | null {
     const L = this.L;
-    const ht = lua.lua_getfield(L, -1, K_HEADERS);
+    const ht = rawField(L, -1, K_HEADERS);
     if (ht === lua.LUA_TNIL) {
       lua.lua_pop(L, 1);
       return null;
@@ -366,16 +369,22 @@ export class LuaScript {
   callGlobal(name: string, args: unknown[], limits: BudgetLimits = this.routeLimits): LuaPlain[] {
     const L = this.L;
     const top = lua.lua_gettop(L);
-    if (lua.lua_getglobal(L, to_luastring(name)) !== lua.LUA_TFUNCTION) {
+    if (rawGlobal(L, to_luastring(name)) !== lua.LUA_TFUNCTION) {
       lua.lua_settop(L, top);
       throw new LpxError('LPX_ROUTE_ERROR', `${displayPath(this.file)}: ${name} is not a function`);
     }
     for (const a of args) pushPlain(L, a);
     this.protectedCall(args.length, lua.LUA_MULTRET, limits, 'LPX_ROUTE_ERROR');
-    const out: LuaPlain[] = [];
-    for (let i = top + 1; i <= lua.lua_gettop(L); i++) out.push(toPlain(L, i));
-    lua.lua_settop(L, top);
-    return out;
+    try {
+      const out: LuaPlain[] = [];
+      const count = { nodes: 0 };
+      for (let i = top + 1; i <= lua.lua_gettop(L); i++) out.push(toPlain(L, i, 0, new Set(), count));
+      return out;
+    } catch (e) {
+      throw new LpxError('LPX_ROUTE_RETURN', `${displayPath(this.file)}: ${name} returned ${(e as Error).message}`, { cause: e });
+    } finally {
+      lua.lua_settop(L, top);
+    }
   }
 
   private makeRequestView(): number {
@@ -459,12 +468,7 @@ export class LuaScript {
           level = l;
           first = 2;
         }
-        const parts: string[] = [];
-        for (let i = first; i <= n; i++) {
-          parts.push(errorText(lauxlib.luaL_tolstring(L1, i)));
-          lua.lua_pop(L1, 1);
-        }
-        this.log(level, parts.join(' '), where(L1));
+        this.log(level, joinArgs(L1, first, ' '), where(L1));
         return 0;
       },
     };
@@ -473,8 +477,14 @@ export class LuaScript {
       lua.lua_pushcfunction(L, fn);
       lua.lua_setfield(L, -2, to_luastring(name));
     }
-    lua.lua_setglobal(L, to_luastring('proxy'));
+    rawSetGlobal(L, to_luastring('proxy'));
   }
+}
+
+/** luaproxy's message handler for ordinary script errors: a bounded message and a traceback */
+function tracebackHandler(L1: LuaState): number {
+  lauxlib.luaL_traceback(L1, L1, to_luastring(truncate(errorMessage(L1, 1), MAX_MESSAGE)), 1);
+  return 1;
 }
 
 /** the functions the `proxy` module exposes (checked against the LuaLS stubs in tests) */

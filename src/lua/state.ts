@@ -11,6 +11,7 @@ import path from 'node:path';
 import { lua, lauxlib, openers, to_luastring, type LuaState } from './vm.js';
 import { installBudget, type Budget } from './budget.js';
 import { errorText, displayPath } from './values.js';
+import { truncate } from '../core/errors.js';
 
 export interface SandboxOptions {
   /** folders `require` may load from; the script's own folder comes first */
@@ -78,19 +79,27 @@ export function newSandbox(opts: SandboxOptions): Sandbox {
   });
 
   setGlobal(L, 'print', (L1: LuaState) => {
-    const n = lua.lua_gettop(L1);
-    const parts: string[] = [];
-    for (let i = 1; i <= n; i++) {
-      parts.push(errorText(lauxlib.luaL_tolstring(L1, i)));
-      lua.lua_pop(L1, 1);
-    }
-    opts.log('info', parts.join('\t'), where(L1));
+    opts.log('info', joinArgs(L1, 1, '\t'), where(L1));
     return 0;
   });
 
   installOs(L);
   installRequire(L, opts);
   return { L, budget };
+}
+
+/** longest line print() or proxy.log() writes */
+const MAX_LOG_LINE = 8192;
+
+/** the arguments from `first` on as text (tostring semantics), joined and cut to MAX_LOG_LINE */
+export function joinArgs(L: LuaState, first: number, sep: string): string {
+  const n = lua.lua_gettop(L);
+  let out = '';
+  for (let i = first; i <= n && out.length <= MAX_LOG_LINE; i++) {
+    out += (i > first ? sep : '') + errorText(lauxlib.luaL_tolstring(L, i));
+    lua.lua_pop(L, 1);
+  }
+  return truncate(out, MAX_LOG_LINE);
 }
 
 /** `file:line` of the Lua code that called the current JS function */

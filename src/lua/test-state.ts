@@ -10,8 +10,8 @@ import path from 'node:path';
 import { lua, lauxlib, to_luastring, type LuaState } from './vm.js';
 import { newSandbox, where } from './state.js';
 import type { Budget, BudgetLimits } from './budget.js';
-import { errorMessage, displayPath, toPlain, pushPlain, functionWhere, type LuaPlain } from './values.js';
-import { LpxError } from '../core/errors.js';
+import { errorMessage, displayPath, toPlain, pushPlain, functionWhere, rawGlobal, rawSetGlobal, type LuaPlain } from './values.js';
+import { LpxError, truncate, MAX_MESSAGE } from '../core/errors.js';
 
 /** a Lua function handed to a host function, callable later */
 export class LuaCallable {
@@ -53,7 +53,7 @@ export class TestState {
     this.L = sb.L;
     this.budget = sb.budget;
     lua.lua_pushcfunction(this.L, (L1: LuaState) => {
-      lauxlib.luaL_traceback(L1, L1, to_luastring(errorMessage(L1, 1)), 1);
+      lauxlib.luaL_traceback(L1, L1, to_luastring(truncate(errorMessage(L1, 1), MAX_MESSAGE)), 1);
       return 1;
     });
     this.msghRef = lauxlib.luaL_ref(this.L, lua.LUA_REGISTRYINDEX);
@@ -64,39 +64,44 @@ export class TestState {
     lua.lua_pushcfunction(this.L, (L1: LuaState) => {
       const n = lua.lua_gettop(L1);
       const args: HostArg[] = [];
-      for (let i = 1; i <= n; i++) {
-        if (lua.lua_type(L1, i) === lua.LUA_TFUNCTION) {
-          const w = functionWhere(L1, i);
-          lua.lua_pushvalue(L1, i);
-          args.push(new LuaCallable(lauxlib.luaL_ref(L1, lua.LUA_REGISTRYINDEX), w));
-        } else args.push(toPlain(L1, i));
-      }
       let result: unknown;
       let failed: string | null = null;
       try {
+        const count = { nodes: 0 };
+        for (let i = 1; i <= n; i++) {
+          if (lua.lua_type(L1, i) === lua.LUA_TFUNCTION) {
+            const w = functionWhere(L1, i);
+            lua.lua_pushvalue(L1, i);
+            args.push(new LuaCallable(lauxlib.luaL_ref(L1, lua.LUA_REGISTRYINDEX), w));
+          } else args.push(toPlain(L1, i, 0, new Set(), count));
+        }
+        lua.lua_settop(L1, n);
         result = fn(args, where(L1, 1));
       } catch (e) {
         failed = e instanceof Error ? e.message : String(e);
       }
       // raised outside the try: lua_error unwinds with a JS throw of its own
-      if (failed !== null) return lauxlib.luaL_error(L1, to_luastring(failed.replace(/%/g, '%%')));
+      if (failed !== null) return lauxlib.luaL_error(L1, to_luastring(truncate(failed, MAX_MESSAGE).replace(/%/g, '%%')));
       if (result === undefined) return 0;
       pushPlain(L1, result);
       return 1;
     });
-    lua.lua_setglobal(this.L, to_luastring(name));
+    rawSetGlobal(this.L, to_luastring(name));
   }
 
   setGlobal(name: string, value: LuaPlain): void {
     pushPlain(this.L, value);
-    lua.lua_setglobal(this.L, to_luastring(name));
+    rawSetGlobal(this.L, to_luastring(name));
   }
 
   global(name: string): LuaPlain {
-    lua.lua_getglobal(this.L, to_luastring(name));
-    const v = toPlain(this.L, -1);
-    lua.lua_pop(this.L, 1);
-    return v;
+    const top = lua.lua_gettop(this.L);
+    rawGlobal(this.L, to_luastring(name));
+    try {
+      return toPlain(this.L, -1);
+    } finally {
+      lua.lua_settop(this.L, top);
+    }
   }
 
   /** load and run the test file once; throws LpxError with file:line */
@@ -140,8 +145,10 @@ export class TestState {
       lua.lua_settop(L, base - 1);
       return null;
     }
-    const full = errorMessage(L, -1);
+    let full = errorMessage(L, -1);
     lua.lua_settop(L, base - 1);
+    // an abort ran no message handler: its traceback was taken where it stopped
+    if (this.budget.aborted !== null && this.budget.abortTrace) full += '\n' + this.budget.abortTrace;
     const at = full.indexOf('\nstack traceback:');
     if (at < 0) return { message: full };
     const traceback = full.slice(at + 1).split('\n').filter((l) => !/^\s*\[C\]: in /.test(l)).join('\n');

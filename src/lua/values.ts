@@ -23,14 +23,26 @@ export class LuaFunctionRef {
 
 export type LuaPlain = null | boolean | number | string | LuaFunctionRef | LuaPlain[] | { [k: string]: LuaPlain };
 
-/** read the value at `idx` into plain data; tables become arrays (1..n, no other keys) or objects */
-export function toPlain(L: LuaState, idx: number, depth = 0, seen = new Set<unknown>()): LuaPlain {
+/** most table entries one conversion visits (a shared sub-table counts each time it is reached) */
+export const MAX_PLAIN_NODES = 100_000;
+/** longest string a conversion keeps whole */
+const MAX_PLAIN_STRING = 1 << 20;
+
+/**
+ * Read the value at `idx` into plain data; tables become arrays (1..n, no other keys) or
+ * objects. Raw reads only: no metamethod runs. Bounded: past `MAX_PLAIN_NODES` visited
+ * entries it throws (a table built to be wide and deep would otherwise cost k^depth).
+ */
+export function toPlain(L: LuaState, idx: number, depth = 0, seen = new Set<unknown>(), count = { nodes: 0 }): LuaPlain {
   idx = lua.lua_absindex(L, idx);
   switch (lua.lua_type(L, idx)) {
     case lua.LUA_TNIL: return null;
     case lua.LUA_TBOOLEAN: return lua.lua_toboolean(L, idx);
     case lua.LUA_TNUMBER: return lua.lua_tonumber(L, idx);
-    case lua.LUA_TSTRING: return errorText(lua.lua_tolstring(L, idx));
+    case lua.LUA_TSTRING: {
+      const b = lua.lua_tolstring(L, idx) as Uint8Array;
+      return b.length > MAX_PLAIN_STRING ? `${errorText(b.subarray(0, MAX_PLAIN_STRING))}... (${b.length - MAX_PLAIN_STRING} more bytes)` : errorText(b);
+    }
     case lua.LUA_TFUNCTION: return new LuaFunctionRef(functionWhere(L, idx));
     case lua.LUA_TTABLE: {
       const ptr = lua.lua_topointer(L, idx);
@@ -39,9 +51,13 @@ export function toPlain(L: LuaState, idx: number, depth = 0, seen = new Set<unkn
       const entries: Array<[LuaPlain, LuaPlain]> = [];
       lua.lua_pushnil(L);
       while (lua.lua_next(L, idx) !== 0) {
+        if (++count.nodes > MAX_PLAIN_NODES) {
+          lua.lua_pop(L, 2);
+          throw new RangeError(`a table too large to read: over ${MAX_PLAIN_NODES} entries (counting a shared table each time it is reached)`);
+        }
         const kt = lua.lua_type(L, -2);
         const k: LuaPlain = kt === lua.LUA_TNUMBER ? lua.lua_tonumber(L, -2) : kt === lua.LUA_TSTRING ? errorText(lua.lua_tolstring(L, -2)) : `<${errorText(lua.lua_typename(L, kt))}>`;
-        entries.push([k, toPlain(L, -1, depth + 1, seen)]);
+        entries.push([k, toPlain(L, -1, depth + 1, seen, count)]);
         lua.lua_pop(L, 1);
       }
       seen.delete(ptr);
@@ -86,6 +102,44 @@ export function pushPlain(L: LuaState, v: unknown): void {
     lua.lua_createtable(L, 0, entries.length);
     for (const [k, x] of entries) { pushPlain(L, x); lua.lua_setfield(L, -2, to_luastring(k)); }
   } else lua.lua_pushstring(L, to_luastring(String(v)));
+}
+
+/** push the global `name` without running any metamethod of _G; returns its type */
+export function rawGlobal(L: LuaState, name: Uint8Array): number {
+  lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
+  lua.lua_pushstring(L, name);
+  const t = lua.lua_rawget(L, -2);
+  lua.lua_remove(L, -2);
+  return t;
+}
+
+/** set the global `name` to the value on top of the stack (popped), without metamethods */
+export function rawSetGlobal(L: LuaState, name: Uint8Array): void {
+  lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
+  lua.lua_pushstring(L, name);
+  lua.lua_pushvalue(L, -3);
+  lua.lua_rawset(L, -3);
+  lua.lua_pop(L, 2);
+}
+
+/** push t[key] of the table at `idx` without metamethods; returns its type */
+export function rawField(L: LuaState, idx: number, key: Uint8Array): number {
+  idx = lua.lua_absindex(L, idx);
+  lua.lua_pushstring(L, key);
+  return lua.lua_rawget(L, idx);
+}
+
+/** a short description of the value at `idx` for a message, reading nothing inside tables and running no metamethod */
+export function brief(L: LuaState, idx: number): string {
+  const t = lua.lua_type(L, idx);
+  if (t === lua.LUA_TSTRING) {
+    const b = lua.lua_tolstring(L, idx) as Uint8Array;
+    return JSON.stringify(errorText(b.length > 200 ? b.subarray(0, 200) : b)) + (b.length > 200 ? `... (${b.length} bytes)` : '');
+  }
+  if (t === lua.LUA_TNUMBER) return String(lua.lua_tonumber(L, idx));
+  if (t === lua.LUA_TBOOLEAN) return String(lua.lua_toboolean(L, idx));
+  if (t === lua.LUA_TNIL) return 'nil';
+  return `a ${errorText(lua.lua_typename(L, t))}`;
 }
 
 /** the message of a Lua error value at the top of the stack */
