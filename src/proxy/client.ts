@@ -86,6 +86,8 @@ export class ClientConn {
   private bodyMode = BODY_NONE;
   private remaining = 0;
   private decoder: ChunkedDecoder | null = null;
+  /** the chunked body's first size line has not been checked yet (see checkSizeLine) */
+  private firstSizeLine = false;
   private sink: BodySink | null = null;
   private sinkFull = false;
   /** send 100 Continue when the body is first wanted */
@@ -126,7 +128,10 @@ export class ClientConn {
       return;
     }
     // pipelined bytes, or a body nobody takes yet: hold them and stop reading
-    this.buf = this.buf === null ? d : Buffer.concat([this.buf, d]);
+    if (this.firstSizeLine && this.buf === null && this.bodyMode === BODY_CHUNKED) {
+      // the body's first size line, while the head waits for a backend: checked before it goes
+      if (!this.checkSizeLine(d)) return;
+    } else this.buf = this.buf === null ? d : Buffer.concat([this.buf, d]);
     this.socket.pause();
   };
 
@@ -161,10 +166,41 @@ export class ClientConn {
     this.bodyMode = head.chunked ? BODY_CHUNKED : head.contentLength > 0 ? BODY_LENGTH : BODY_NONE;
     this.remaining = head.contentLength;
     this.decoder = head.chunked ? new ChunkedDecoder(400) : null;
+    this.firstSizeLine = head.chunked;
     this.sinkFull = false;
     this.expectContinue = false;
+    // a chunk-size line that came with the head is checked before the head goes anywhere
+    if (this.firstSizeLine && this.buf !== null && !this.checkSizeLine(this.buf)) return;
     this.setDeadline(D_REQUEST, this.bodyMode !== BODY_NONE ? s.timeouts.client_request : 0);
     this.owner.request(this, head);
+  }
+
+  /**
+   * Check the first chunk-size line of the request body in `b` (the bytes just read, none
+   * held before them) and consume it; hold the rest. False after answering 400 for an
+   * invalid one: the request then never reaches a backend.
+   */
+  private checkSizeLine(b: Buffer): boolean {
+    let at: number;
+    try {
+      at = this.decoder!.sizeLine(b, 0, b.length);
+    } catch (e) {
+      this.buf = null;
+      this.bodyMode = BODY_NONE;
+      this.decoder = null;
+      this.firstSizeLine = false;
+      const r = this.responder;
+      if (this.x !== null) {
+        // the head was handed over, but is still waiting for a backend (or in a queue): call that off
+        this.responder = null;
+        r?.clientGone();
+      }
+      this.owner.badRequest(this, e as HttpParseError);
+      return false;
+    }
+    if (at >= 0) this.firstSizeLine = false;
+    this.buf = at < 0 || at === b.length ? null : b.subarray(at);
+    return true;
   }
 
   /** a deadline of `kind` `seconds` from now; 0 seconds means none */
@@ -177,6 +213,7 @@ export class ClientConn {
   noBody(): void {
     this.bodyMode = BODY_NONE;
     this.decoder = null;
+    this.firstSizeLine = false;
     this.setDeadline(D_NONE, 0);
   }
 
@@ -206,6 +243,7 @@ export class ClientConn {
 
   private pump(b: Buffer): void {
     const sink = this.sink!;
+    this.firstSizeLine = false;
     let rest = -1;
     if (this.bodyMode === BODY_LENGTH) {
       const n = Math.min(this.remaining, b.length);

@@ -359,6 +359,17 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
       // through as they are, ended by the close; so does anything for an HTTP/1.0 client.
       this.outMode = x.head.minor === 0 || r.codingsChunked ? F_CLOSE : F_CHUNKED;
     } else this.outMode = this.inMode;
+    if (this.inMode === F_CHUNKED && at < buf.length) {
+      // a chunk-size line that came with the head is checked before the head goes to the client (an invalid one is 502)
+      let e: number;
+      try {
+        e = this.decoder!.sizeLine(buf, at, buf.length);
+      } catch (err) {
+        this.fail(fault('LPX_PROTOCOL', (err as Error).message));
+        return;
+      }
+      at = e < 0 ? buf.length : e;
+    }
     if (this.outMode === F_CLOSE) { conn.closeAfter = true; x.closeDelimited = true; }
     const head = clientResponseHead(r, this.outMode, conn.responseConnection(x));
     x.started = true;

@@ -257,6 +257,11 @@ export class ProxyServer implements ConnOwner {
         this.reject(conn, x, 400, 'LPX_CLIENT_BAD_REQUEST', url === '*' ? 'asterisk-form requests (OPTIONS *) are not forwarded' : 'the request target must be a path ("/...") or an http:// URL');
         return null;
       }
+      // the Host header is replaced, but an invalid one is refused all the same
+      if (this.hosts.get(rawHost) === null) {
+        this.reject(conn, x, 400, 'LPX_CLIENT_BAD_REQUEST', 'invalid Host header');
+        return null;
+      }
       // RFC 9112 3.2.2: the target's authority replaces the Host header, so the backend
       // sees the host the request was routed by
       rawHost = u.host;
