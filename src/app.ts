@@ -16,6 +16,10 @@ import { ProxyMetrics } from './admin/metrics.js';
 import { AdminServer, assertAdminSafe, localSource } from './admin/server.js';
 import { LpxError } from './core/errors.js';
 import { parseHostPort } from './config/load.js';
+import { Watchdog } from './watchdog/watchdog.js';
+import { watchdogProbe } from './watchdog/probe.js';
+import { installDebugFreeze } from './watchdog/debug-freeze.js';
+import { displayPath } from './core/display-path.js';
 
 export interface StartOptions {
   file: string;
@@ -40,6 +44,8 @@ export interface StartOptions {
   source?: Buffer;
   /** keep metrics even without an admin listener (cluster workers: the primary's /metrics sums them) */
   keepMetrics?: boolean;
+  /** run the watchdog (watchdog.kill_after): end this process when its event loop stalls (default false; the CLI and cluster workers turn it on) */
+  watchdog?: boolean;
 }
 
 export interface Running {
@@ -52,6 +58,8 @@ export interface Running {
   readonly metrics: ProxyMetrics | null;
   /** active health checks (events `change` and `result`; `apply` for results from outside) */
   readonly health: HealthChecker;
+  /** the watchdog, when this process runs one */
+  readonly watchdog: Watchdog | null;
   stop(deadlineMs?: number): Promise<{ forced: boolean }>;
 }
 
@@ -93,6 +101,10 @@ export async function start(opts: StartOptions): Promise<Running> {
   const server = new ProxyServer(cfg, { log, observers: [...(metrics ? [...(opts.observers ?? []), metrics] : opts.observers ?? []), passive.observer] });
   const address = await server.listen();
   health.start();
+  watchdogProbe.setScript(displayPath(cfg.file));
+  const watchdog = opts.watchdog ? new Watchdog(log) : null;
+  if (watchdog) installDebugFreeze(log);
+  watchdog?.configure(cfg.settings.watchdog.kill_after);
   log.info({ listen: `${address.address}:${address.port}`, backends: cfg.backends.map((b) => `${b.name}=${b.url}`), version: 1, hash: cfg.hash }, `luaproxy listening on ${address.address}:${address.port}`);
 
   const watcher = new FileWatcher(() => void reloader.reload('file'));
@@ -109,6 +121,8 @@ export async function start(opts: StartOptions): Promise<Running> {
       metrics?.reload(r);
       if (r.ok) admin?.noteReload();
       if (r.ok && opts.followLogLevel) log.level = server.config.settings.log.level;
+      if (r.ok) watchdogProbe.setScript(displayPath(server.config.file));
+      if (r.ok) watchdog?.configure(server.config.settings.watchdog.kill_after);
       opts.onReload?.(r);
     },
   });
@@ -124,6 +138,7 @@ export async function start(opts: StartOptions): Promise<Running> {
       const done = await server.close(deadlineMs);
       await admin?.close();
       metrics?.close();
+      watchdog?.stop();
       return done;
     })();
     return stopping;
@@ -149,6 +164,7 @@ export async function start(opts: StartOptions): Promise<Running> {
     address,
     get config() { return server.config; },
     health,
+    watchdog,
     get admin() { return admin; },
     metrics,
     stop,

@@ -161,3 +161,10 @@ log = {}
 
 ---@type luaproxy.Upgrade
 upgrade = {}
+
+---The watchdog: a process whose event loop stops turning ends itself, for its supervisor (the cluster primary, systemd) to restart it.
+---@class luaproxy.Watchdog
+---@field kill_after? number Seconds the event loop may stop turning before the process logs a fatal line and ends itself (exit code 71); 0 turns the watchdog off, otherwise at least 1. Default `10`.
+
+---@type luaproxy.Watchdog
+watchdog = {}

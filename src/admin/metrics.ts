@@ -32,6 +32,8 @@ export const STATUS_CLASSES = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'] as con
 /** the backend label of a request that never reached one (no route, direct answer, script error) */
 export const NO_BACKEND = '(none)';
 
+export const WATCHDOG_KILLS_HELP = 'Processes the watchdog ended because their event loop stopped turning for watchdog.kill_after seconds (counted by the cluster primary; a single process cannot count its own end, so there it stays 0)';
+
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 interface Inc { inc(v?: number): void }
@@ -129,6 +131,8 @@ export class ProxyMetrics implements ProxyObserver {
       labelNames: ['status'], registers,
     });
     for (const r of ['ok', 'refused']) this.reloads.labels(r, 'file').inc(0);
+    // always 0 here, so dashboards find the series; see WATCHDOG_KILLS_HELP
+    new Counter({ name: 'luaproxy_watchdog_kills_total', help: WATCHDOG_KILLS_HELP, registers });
     this.scrapeGauges(registers);
     this.process = new ProcessMetrics(this.registry);
   }

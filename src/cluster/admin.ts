@@ -12,6 +12,7 @@ import type { AdminSource } from '../admin/server.js';
 import { openHandles, openFds } from '../admin/process-metrics.js';
 import { reloadStatus } from '../admin/status.js';
 import { displayPath } from '../core/display-path.js';
+import { WATCHDOG_KILLS_HELP } from '../admin/metrics.js';
 
 type MetricJson = MetricObjectWithValues<MetricValue<string>>;
 
@@ -39,7 +40,7 @@ export interface ClusterView {
 }
 
 /** series the primary owns: the workers' copies do not follow cluster reloads */
-const PRIMARY_OWNED = new Set(['luaproxy_reloads_total', 'luaproxy_last_reload_ok', 'luaproxy_last_reload_timestamp_seconds', 'luaproxy_config_version', 'luaproxy_config_info']);
+const PRIMARY_OWNED = new Set(['luaproxy_reloads_total', 'luaproxy_last_reload_ok', 'luaproxy_last_reload_timestamp_seconds', 'luaproxy_config_version', 'luaproxy_config_info', 'luaproxy_watchdog_kills_total']);
 /** levels that are the same fact in every worker, or where the worst worker matters; the rest is summed */
 const AGGREGATOR: Record<string, 'min' | 'max'> = {
   luaproxy_backend_up: 'min',
@@ -60,6 +61,7 @@ export class ClusterAdmin implements AdminSource {
   private readonly reloads: Counter<string>;
   private readonly lastReloadOk: Gauge<string>;
   private readonly lastReloadTime: Gauge<string>;
+  private readonly watchdogKills: Counter<string>;
   /** workers that answered the last scrape */
   private answered = new Set<number>();
 
@@ -69,6 +71,7 @@ export class ClusterAdmin implements AdminSource {
     for (const r of ['ok', 'refused']) this.reloads.labels(r, 'file').inc(0);
     this.lastReloadOk = new Gauge({ name: 'luaproxy_last_reload_ok', help: '1 when the last reload attempt went live, 0 when it was refused', registers });
     this.lastReloadTime = new Gauge({ name: 'luaproxy_last_reload_timestamp_seconds', help: 'Unix time of the last reload attempt', registers });
+    this.watchdogKills = new Counter({ name: 'luaproxy_watchdog_kills_total', help: WATCHDOG_KILLS_HELP, registers });
     new Gauge({
       name: 'luaproxy_config_version', help: 'Version of the live script: 1 at start, +1 on every reload that went live', registers,
       collect() { this.set(view.version); },
@@ -96,6 +99,11 @@ export class ClusterAdmin implements AdminSource {
         for (const w of view.workers()) this.labels(String(w.id)).set(w.restarts);
       },
     });
+  }
+
+  /** a worker exited with the watchdog's exit code */
+  watchdogKill(): void {
+    this.watchdogKills.inc();
   }
 
   /** every reload attempt of the primary */

@@ -18,6 +18,7 @@ import { LpxError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { twoPhase, type Participant, type PrepareResult } from './coordinator.js';
 import { encodeSource, isToPrimary, type HealthUpdate, type ToPrimary, type ToWorker } from './protocol.js';
+import { WATCHDOG_EXIT_CODE } from '../watchdog/watchdog.js';
 
 /** how long the admin listener waits for a worker's metrics or status */
 const ADMIN_ASK_TIMEOUT_MS = 5_000;
@@ -125,12 +126,15 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
       slot.worker = null;
       // a worker that never reported back must not leave a reload waiting forever
       for (const [k, resolve] of waiting) if (k.endsWith(`:${slot.id}`)) resolve({ t: 'prepared', id: Number(k.split(':')[0]), ok: false, error: `worker ${slot.id} exited`, code: 'LPX_RELOAD_REFUSED' });
+      // its own watchdog ended it: its event loop had stalled (its fatal line says where)
+      const stalled = code === WATCHDOG_EXIT_CODE;
+      if (stalled) clusterAdmin.watchdogKill();
       if (stopping) return;
       slot.restarts++;
       const stable = Date.now() - slot.startedAt > 60_000;
       slot.deaths = stable ? 1 : slot.deaths + 1;
       const delay = slot.deaths <= 1 ? 0 : Math.min(30_000, 250 * 2 ** (slot.deaths - 2));
-      log.error({ worker: slot.id, pid: slot.pid, code, signal, restartInMs: delay }, `WORKER DIED: worker ${slot.id} (pid ${slot.pid}) exited with ${signal ? `signal ${signal}` : `code ${code}`}; starting a replacement${delay ? ` in ${delay} ms (it keeps dying)` : ''}`);
+      log.error({ worker: slot.id, pid: slot.pid, code, signal, restartInMs: delay }, `WORKER DIED: worker ${slot.id} (pid ${slot.pid}) exited with ${signal ? `signal ${signal}` : `code ${code}`}${stalled ? ' (its watchdog ended it: the event loop had stalled)' : ''}; starting a replacement${delay ? ` in ${delay} ms (it keeps dying)` : ''}`);
       setTimeout(() => { if (!stopping) fork(slot); }, delay).unref();
     });
   };

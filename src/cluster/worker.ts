@@ -12,6 +12,8 @@ import { isLpxError } from '../core/errors.js';
 import { buildStatus } from '../admin/status.js';
 import type { Logger } from '../core/logger.js';
 import { decodeSource, type ToWorker, type ToPrimary } from './protocol.js';
+import { watchdogProbe } from '../watchdog/probe.js';
+import { displayPath } from '../core/display-path.js';
 
 export interface WorkerOptions {
   file: string;
@@ -42,6 +44,8 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     healthChecks: 'remote', admin: false, followLogLevel: opts.followLogLevel,
     // the primary's admin listener sums every worker's metrics
     keepMetrics: true,
+    // a stalled worker ends itself (exit code 71); the primary replaces it
+    watchdog: true,
   });
   for (const u of boot.health) running.health.apply(u.name, u.healthy, u.detail);
   for (const name of boot.drained ?? []) running.config.backendSet.byName.get(name)?.setDrained(true);
@@ -92,6 +96,8 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
         if (!p || p.id !== m.id) { send({ t: 'committed', id: m.id, ok: false, error: 'nothing prepared for this reload' }); break; }
         running.server.swap(p.next).then(() => {
           running.health.sync();
+          watchdogProbe.setScript(displayPath(p.next.file));
+          running.watchdog?.configure(p.next.settings.watchdog.kill_after);
           version = m.version;
           log.info({ version: m.version, hash: p.next.hash }, `worker ${id}: version ${m.version} live (${p.next.hash})`);
           send({ t: 'committed', id: m.id, ok: true });

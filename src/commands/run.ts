@@ -29,7 +29,7 @@ export function registerRun(program: Command): void {
         return;
       }
       await start({
-        file, log, watch: o.watch, signals: true,
+        file, log, watch: o.watch, signals: true, watchdog: true,
         admin: o.admin ?? null,
         adminToken: process.env.LUAPROXY_ADMIN_TOKEN || null,
         // the script's log.level applies, and follows reloads, unless --log-level pinned it

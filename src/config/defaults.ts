@@ -97,6 +97,10 @@ export const defaults = {
     /** Upgrade protocols passed through to backends (only when the backend answers 101) */
     protocols: ['websocket'] as string[],
   },
+  watchdog: {
+    /** seconds the event loop may stop turning before the process logs a fatal line and ends itself (exit code 71), for its supervisor to restart it; 0 turns the watchdog off */
+    kill_after: 10,
+  },
 } as const;
 
 type Widen<T> = T extends number ? number : T extends string ? string : T extends boolean ? boolean : T extends readonly (infer U)[] ? Widen<U>[] : T;

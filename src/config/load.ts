@@ -221,6 +221,7 @@ function checkValue(name: string, def: unknown, v: LuaPlain, here: string): unkn
   const bad = (expected: string) => new LpxError('LPX_CONFIG_INVALID', `${here}${name}: expected ${expected}, got ${describe(v)}`);
   if (typeof def === 'number') {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw bad('a number of 0 or more');
+    if (name === 'watchdog.kill_after' && v > 0 && v < 1) throw bad('0 (off) or a number of seconds of 1 or more');
     return v;
   }
   if (typeof def === 'boolean') {

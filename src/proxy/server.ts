@@ -26,6 +26,7 @@ import type { RouteOutcome } from '../lua/script.js';
 import type { BackendState } from '../balancer/backend.js';
 import type { Failure } from './classify.js';
 import { AccessLog } from './access-log.js';
+import { watchdogProbe } from '../watchdog/probe.js';
 
 /** what the proxy tells the layers above it (metrics, passive health) */
 export interface ProxyObserver {
@@ -292,6 +293,7 @@ export class ProxyServer implements ConnOwner {
     try {
       x.pathBytes = Buffer.from(path, 'latin1');
       x.cfg.backendSet.beginRoute(); // failover follows this call's proxy.hash key, if any
+      watchdogProbe.request(hostBytes, x.pathBytes); // what the watchdog names if this call stalls the loop
       outcome = x.cfg.route(hostBytes, x.pathBytes, x);
     } catch (e) {
       const err = isLpxError(e) ? e : new LpxError('LPX_ROUTE_ERROR', String((e as Error)?.message ?? e), { cause: e });

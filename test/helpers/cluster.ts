@@ -29,11 +29,11 @@ export function builtBinaryExists(): boolean {
   return fs.existsSync(path.join(ROOT, 'dist', 'cli.js'));
 }
 
-export async function startCluster(source: string, workers: number, extraArgs: string[] = []): Promise<ClusterProc> {
+export async function startCluster(source: string, workers: number, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ClusterProc> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-cluster-'));
   const file = path.join(dir, 'config.lua');
   fs.writeFileSync(file, source);
-  const proc = spawn(process.execPath, [BIN, 'run', file, '--workers', String(workers), '--json', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [BIN, 'run', file, '--workers', String(workers), '--json', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const logs: Array<Record<string, unknown>> = [];
   const waiters = new Set<() => void>();
   let partial = '';
