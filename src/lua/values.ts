@@ -47,6 +47,7 @@ export function toPlain(L: LuaState, idx: number, depth = 0, seen = new Set<unkn
     case lua.LUA_TTABLE: {
       const ptr = lua.lua_topointer(L, idx);
       if (seen.has(ptr) || depth > 32) return '<cycle>';
+      if (!lua.lua_checkstack(L, 3)) throw new RangeError('a table nested too deep to read');
       seen.add(ptr);
       const entries: Array<[LuaPlain, LuaPlain]> = [];
       lua.lua_pushnil(L);

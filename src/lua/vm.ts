@@ -185,16 +185,28 @@ const patches: Patch[] = [
         '    for (; (i = arr.indexOf(subarr[0], i)) !== -1; i++) {\n        if (luastring_eq(arr.subarray(i, i+sl), subarr))\n            return i;\n    }\n\n    return -1;',
         '    return Buffer.from(arr.buffer, arr.byteOffset, arr.length).indexOf(Buffer.from(subarr.buffer, subarr.byteOffset, sl), i);',
       ],
+      ['        let f = find_subarray(s.subarray(init - 1), p, 0);', `        ${charge('(ls + lp) >>> 3')}\n        let f = find_subarray(s.subarray(init - 1), p, 0);`],
       ['    while (i < strfrmt.length) {', `    while (i < strfrmt.length) { ${charge('1')}`],
       ['    while (fmt.off < fmt.s.length) {', `    while (fmt.off < fmt.s.length) { ${charge('1')}`, 3],
-      ['        while (n-- > 1) {  /* first n-1 copies (followed by separator) */', `        while (n-- > 1) { ${charge('1 + ((l + lsep) >>> 6)')}`],
-      ['    luaL_checkstack(L, n, "string slice too long");\n    for (let i = 0; i < n; i++)', `    ${charge('n')}\n    luaL_checkstack(L, n, "string slice too long");\n    for (let i = 0; i < n; i++)`],
+      // string.rep copied one piece per iteration: 2^31 iterations for an empty string,
+      // and slow for short ones; copying by doubling is O(log n) calls (the bytes are
+      // charged when the result becomes a string)
+      [
+        '        while (n-- > 1) {  /* first n-1 copies (followed by separator) */\n            p.set(s, pi);\n            pi += l;\n            if (lsep > 0) {  /* empty \'memcpy\' is not that cheap */\n                p.set(sep, pi);\n                pi += lsep;\n            }\n        }',
+        '        const unit = l + lsep, body = (n - 1) * unit;\n        if (body > 0) {\n            p.set(s, 0);\n            if (lsep > 0) p.set(sep, l);\n            for (let done = unit; done < body; done *= 2) p.copyWithin(done, 0, Math.min(done, body - done));\n        }\n        pi = body;',
+      ],
+      ['    luaL_checkstack(L, n, "string slice too long");\n    for (let i = 0; i < n; i++)', `    ${charge('4 * n')}\n    luaL_checkstack(L, n, "string slice too long");\n    for (let i = 0; i < n; i++)`],
     ],
+  },
+  {
+    // table.unpack pushes every value, and the call that receives them copies them again
+    file: 'ltablib.js',
+    edits: [['    let n = e - i;  /* number of elements minus 1 (avoid overflows) */', `    let n = e - i;  /* number of elements minus 1 (avoid overflows) */\n    ${charge('4 * n')}`]],
   },
   {
     file: 'lutf8lib.js',
     edits: [
-      ['        posi = dec.pos;\n        n++;', `        posi = dec.pos;\n        n++; ${charge('1')}`, 2],
+      ['        posi = dec.pos;\n        n++;', `        posi = dec.pos;\n        n++; ${charge('4')}`, 2],
       ['    luaL_argcheck(L, 1 <= posi && --posi <= s.length, 3, "position out of range");', `    ${charge('s.length >>> 3')}\n    luaL_argcheck(L, 1 <= posi && --posi <= s.length, 3, "position out of range");`],
     ],
   },
