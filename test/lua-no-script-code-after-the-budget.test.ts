@@ -71,11 +71,11 @@ function route() error(string.rep("x", 4000000)) end` });
     expect((e.traceback ?? '').length).toBeLessThan(10_000);
   });
 
-  it('says what happened when a script blows the heap cap while it loads, with file:line', () => {
+  it('says what happened when a script blows a memory cap while it loads, with file:line', () => {
     let err: unknown;
     try {
       loadConfig('heap.lua', { source: `backends = { "http://127.0.0.1:9" }
-local t = {} for i = 1, 1e9 do t[i] = { i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i } end
+local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1000000) .. i end
 function route() return "127.0.0.1:9" end` });
     } catch (e) { err = e; }
     expect(isLpxError(err), String(err)).toBe(true);
