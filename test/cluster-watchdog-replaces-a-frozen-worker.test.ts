@@ -13,6 +13,8 @@ import { startCluster, builtBinaryExists, type ClusterProc } from './helpers/clu
 
 describe('a cluster worker whose event loop stalls', () => {
   let a: TestBackend, c: ClusterProc, admin: string;
+  /** the worker frozen on purpose */
+  let victim = 0;
   beforeAll(async () => {
     if (!builtBinaryExists()) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
     a = await startBackend('a');
@@ -21,14 +23,19 @@ describe('a cluster worker whose event loop stalls', () => {
     const line = await c.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('admin listening'), 10_000);
     admin = `http://${String(line.admin)}`;
   });
-  afterAll(async () => { await c?.close(); await a?.close(); });
+  afterAll(async () => {
+    // without a working watchdog the frozen worker ignores the primary's shutdown: end it by its pid
+    if (victim && !c.logs.some((l) => l.pid === victim && String(l.msg).startsWith('WORKER DIED'))) try { process.kill(victim, 'SIGKILL'); } catch { /* gone */ }
+    await c?.close();
+    await a?.close();
+  });
 
   const kills = async () => value(parseMetrics((await get(`${admin}/metrics`)).body.toString()), 'luaproxy_watchdog_kills_total');
 
   it('is ended by its watchdog, replaced by the primary, and counted in /metrics', async () => {
     expect(await kills()).toBe(0);
     const serving = c.logs.filter((l) => typeof l.msg === 'string' && /^worker \d+ \(pid \d+\) serving/.test(l.msg));
-    const victim = Number(serving[0].pid);
+    victim = Number(serving[0].pid);
     const victimId = Number(serving[0].worker);
     expect((await get(`http://127.0.0.1:${c.port}/before`, { host: 'x.example.com' })).status).toBe(200);
     const from = c.logs.length;
