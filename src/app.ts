@@ -82,7 +82,13 @@ export function installProcessHandlers(log: Logger): void {
 export async function start(opts: StartOptions): Promise<Running> {
   const log = opts.log;
   const fromScript = scriptLogger(log);
-  const cfg = loadConfig(opts.file, { log: fromScript, source: opts.source });
+  // a script whose state only grows (a global table filled per request) is reloaded from its file
+  const onStateOversize = (bytes: number, c: Config) => {
+    if (c !== server.config) return;
+    log.error({ bytes, limit: c.settings.script.state_size }, `${displayPath(c.file)}: the script's Lua state grew to about ${Math.round(bytes / 1048576)} MB across requests, past script.state_size (${Math.round(c.settings.script.state_size / 1048576)} MB): data kept in globals or upvalues only grows? Reloading the script from its file`);
+    void reloader.reload('state-size');
+  };
+  const cfg = loadConfig(opts.file, { log: fromScript, source: opts.source, onStateOversize });
   if (opts.followLogLevel) log.level = cfg.settings.log.level;
   for (const w of cfg.warnings) log.warn(w);
   const adminAt = opts.admin === false ? null : opts.admin ?? cfg.settings.admin.listen;
@@ -111,7 +117,7 @@ export async function start(opts: StartOptions): Promise<Running> {
   const reloader = new Reloader(server, {
     file: opts.file,
     log,
-    load: (file, previous) => loadConfig(file, { previous, log: fromScript }),
+    load: (file, previous) => loadConfig(file, { previous, log: fromScript, onStateOversize }),
     samples: () => server.recentSamples(),
     // the script's own routing tests must pass before it goes live
     validators: [validateOwnTests],

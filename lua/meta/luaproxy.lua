@@ -117,6 +117,8 @@ limits = {}
 ---@field match_steps? integer Pattern-matching steps per string.find/match/gmatch/gsub call. Default `200000`.
 ---@field load_instructions? integer VM instructions for running the script file once at load. Default `50000000`.
 ---@field load_time? number Seconds for running the script file once at load. Default `2`.
+---@field own_tests_time? number Seconds the script's own `tests` may take in all when a script goes live (start, reload, check); past that it is refused. Default `2`.
+---@field state_size? integer Bytes the script's Lua state may hold across requests (estimated every few thousand requests); past that the script is reloaded from its file. Default `67108864`.
 
 ---@type luaproxy.Script
 script = {}

@@ -58,6 +58,10 @@ export const defaults = {
     load_instructions: 50_000_000,
     /** seconds for running the script file once at load */
     load_time: 2,
+    /** seconds the script's own `tests` may take in all when a script goes live (start, reload, check); past that it is refused */
+    own_tests_time: 2,
+    /** bytes the script's Lua state may hold across requests (estimated by walking it every few thousand requests); past that the script is reloaded from its file */
+    state_size: 64 * 1024 * 1024,
   },
   health: {
     /** seconds between active checks of one backend (jittered by ±10%); 0 turns active checks off */

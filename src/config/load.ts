@@ -58,6 +58,8 @@ export interface LoadOptions {
   random?: Random;
   /** test mode only: record which script lines run (luaproxy test --coverage) */
   coverage?: LineCoverage;
+  /** called (once) when the script's Lua state has grown past script.state_size across requests */
+  onStateOversize?: (bytes: number, cfg: Config) => void;
 }
 
 /** the project's lua/ folder, which `require` may also load from */
@@ -78,7 +80,10 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
   const display = displayPath(abs);
   // The script's own `script = {...}` limits are not known before it runs; load under the defaults.
   const base = scriptLimits(defaults.script as Settings['script']);
-  const script = LuaScript.load({ file: abs, source: opts.source, libDir: LUA_LIB_DIR, log: opts.log, loadLimits: base.load, routeLimits: base.route, coverage: opts.coverage });
+  const onOversize = opts.onStateOversize;
+  let loaded: Config | null = null;
+  const stateSize = onOversize ? { maxBytes: defaults.script.state_size as number, onOversize: (bytes: number) => { if (loaded) onOversize(bytes, loaded); } } : undefined;
+  const script = LuaScript.load({ file: abs, source: opts.source, libDir: LUA_LIB_DIR, log: opts.log, loadLimits: base.load, routeLimits: base.route, coverage: opts.coverage, stateSize });
   const src = new SourceLines(display, script.files.get(abs)?.toString('utf8') ?? '');
   const warnings: string[] = [];
 
@@ -103,6 +108,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
 
   const limits = scriptLimits(settings.script);
   Object.assign(script.routeLimits, limits.route);
+  if (stateSize) stateSize.maxBytes = settings.script.state_size;
 
   const backendSet = new BackendSet(backends, opts.previous?.backendSet ?? null, opts.random);
   script.bindBackends(backends.map((b) => b.name), {
@@ -114,7 +120,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
   const h = crypto.createHash('sha256');
   for (const [f, bytes] of [...script.files].sort(([a], [b]) => a.localeCompare(b))) h.update(f).update('\0').update(bytes);
 
-  return {
+  loaded = {
     file: abs,
     files: script.files,
     hash: h.digest('hex').slice(0, 12),
@@ -126,6 +132,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
     warnings,
     route: (host, p, req) => script.route(host, p, req),
   };
+  return loaded;
 }
 
 function readListen(v: LuaPlain, src: SourceLines): ListenAddress {

@@ -75,7 +75,16 @@ export interface ScriptOptions {
   routeLimits: BudgetLimits;
   /** test mode only: record which lines run (luaproxy test --coverage) */
   coverage?: LineCoverage;
+  /**
+   * The most bytes the state may hold across calls (estimated by stateBytes(), every
+   * STATE_CHECK_EVERY route() calls), and who to tell when it holds more: route() goes
+   * on working; the owner replaces the script with a fresh load.
+   */
+  stateSize?: { maxBytes: number; onOversize: (bytes: number) => void };
 }
+
+/** route() calls between two estimates of the state's size */
+export const STATE_CHECK_EVERY = 4096;
 
 export class LuaScript {
   readonly file: string;
@@ -94,11 +103,14 @@ export class LuaScript {
   private nameRefs: number[] = [];
   private outcomes: RouteOutcome[] = [];
   private currentReq: RequestLike | null = null;
+  private calls = 0;
+  private readonly stateSize: ScriptOptions['stateSize'];
   private log: (level: string, msg: string, where: string) => void;
 
   private constructor(opts: ScriptOptions) {
     this.file = path.resolve(opts.file);
     this.routeLimits = opts.routeLimits;
+    this.stateSize = opts.stateSize;
     this.log = opts.log ?? (() => {});
     const roots = [path.dirname(this.file)];
     if (opts.libDir) roots.push(opts.libDir);
@@ -260,7 +272,74 @@ export class LuaScript {
       return this.readOutcome();
     } finally {
       lua.lua_settop(L, 0);
+      if (++this.calls === STATE_CHECK_EVERY) this.checkStateSize();
     }
+  }
+
+  /** estimate the state's size now and then; a state that only grows (a global table filled per request) is reported to the owner once */
+  private checkStateSize(): void {
+    this.calls = 0;
+    const cap = this.stateSize;
+    if (!cap) return;
+    const bytes = this.stateBytes(cap.maxBytes);
+    if (bytes > cap.maxBytes) {
+      this.calls = -Infinity; // once: the owner replaces this script
+      // later, never from inside route(): the owner may well call route() again (a reload's dry run)
+      queueMicrotask(() => cap.onOversize(bytes));
+    }
+  }
+
+  /**
+   * An estimate of the bytes the state holds: everything reachable from the registry
+   * (globals, upvalues, metatables, the require cache), with fixed costs per table
+   * entry and function and the bytes of each string. Stops counting once past `limit`.
+   * Reads raw: no script code runs.
+   */
+  stateBytes(limit = Infinity): number {
+    const L = this.L;
+    const top = lua.lua_gettop(L);
+    const seen = new Set<unknown>();
+    let bytes = 0;
+    const visit = (idx: number): void => {
+      if (bytes > limit || !lua.lua_checkstack(L, 4)) return;
+      idx = lua.lua_absindex(L, idx);
+      const t = lua.lua_type(L, idx);
+      if (t === lua.LUA_TSTRING) { bytes += 24 + (lua.lua_tolstring(L, idx) as Uint8Array).length; return; }
+      if (t !== lua.LUA_TTABLE && t !== lua.LUA_TFUNCTION && t !== lua.LUA_TUSERDATA) { bytes += 16; return; }
+      const p = lua.lua_topointer(L, idx);
+      if (seen.has(p)) return;
+      seen.add(p);
+      bytes += 64;
+      if (t === lua.LUA_TTABLE) {
+        lua.lua_pushnil(L);
+        while (lua.lua_next(L, idx) !== 0) {
+          bytes += 48;
+          visit(-2);
+          visit(-1);
+          lua.lua_pop(L, 1);
+          if (bytes > limit) { lua.lua_pop(L, 1); break; }
+        }
+      } else if (t === lua.LUA_TFUNCTION) {
+        for (let i = 1; lua.lua_getupvalue(L, idx, i) !== null; i++) {
+          visit(-1);
+          lua.lua_pop(L, 1);
+        }
+      }
+      if (lua.lua_getmetatable(L, idx)) {
+        visit(-1);
+        lua.lua_pop(L, 1);
+      }
+    };
+    try {
+      lua.lua_pushvalue(L, lua.LUA_REGISTRYINDEX);
+      visit(-1);
+    } catch (e) {
+      // a chain nested deeper than the JS stack: count what was seen (never a false alarm)
+      if (!(e instanceof RangeError)) throw e;
+    } finally {
+      lua.lua_settop(L, top);
+    }
+    return bytes;
   }
 
   private readOutcome(): RouteOutcome {

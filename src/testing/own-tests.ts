@@ -54,11 +54,16 @@ export interface OwnCaseResult {
  * Run the rows against a fresh copy of the script (backends all up, randomness seeded),
  * never against `cfg` itself: its backend states may be shared with the live config.
  */
-export function runOwnTests(cfg: Config, opts: { coverage?: LineCoverage; seed?: number } = {}): OwnCaseResult[] {
+export function runOwnTests(cfg: Config, opts: { coverage?: LineCoverage; seed?: number; timeMs?: number } = {}): OwnCaseResult[] {
   const rows = ownTestCases(cfg);
   if (rows.length === 0) return [];
+  const start = performance.now();
   const script = RoutingScript.load(cfg.file, { source: cfg.files.get(cfg.file), coverage: opts.coverage, seed: opts.seed });
-  return rows.map((own) => {
+  return rows.map((own, i) => {
+    // a reload runs these in the live process: every row has its budget, and the run as a whole has one too
+    if (opts.timeMs !== undefined && performance.now() - start > opts.timeMs) {
+      throw new LpxError('LPX_RELOAD_REFUSED', `${own.where}: the script's own tests took more than script.own_tests_time (${opts.timeMs / 1000} s) after ${i} of ${rows.length} rows; make them cheaper or fewer`, { where: own.where });
+    }
     if (own.invalid) return { own, failure: { message: own.invalid } };
     try {
       return { own, failure: runCase(script, own.case!) };
@@ -75,8 +80,9 @@ export function runOwnTests(cfg: Config, opts: { coverage?: LineCoverage; seed?:
 export function validateOwnTests(cfg: Config): void {
   let results: OwnCaseResult[];
   try {
-    results = runOwnTests(cfg);
+    results = runOwnTests(cfg, { timeMs: cfg.settings.script.own_tests_time * 1000 });
   } catch (e) {
+    if (e instanceof LpxError && e.code === 'LPX_RELOAD_REFUSED') throw e;
     throw new LpxError('LPX_RELOAD_REFUSED', `${displayPath(cfg.file)}: cannot run the script's own tests: ${(e as Error).message}`, { cause: e });
   }
   const failed = results.filter((r) => r.failure);
