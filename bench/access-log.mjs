@@ -3,6 +3,7 @@
 // `log.info({...}, 'request')` exactly as the proxy used to call it and (b)
 // AccessLog.write, with the destination settings of src/core/logger.ts. Each run
 // includes the time for the destination to flush everything to the file (and fsync).
+// Both go through createLogger's own sonic-boom (its LineSink), as on stdout.
 // Also shows the same writes to /dev/null (the logger's own CPU without the file system's)
 // and the serialization alone (a no-op destination). Needs dist/ (npm run build).
 //
@@ -23,7 +24,7 @@ const CHILD = argv.includes('--child');
 const MIN_LENGTH = Number(opt('min-length', 32768)); // src/core/logger.ts, one process
 const MAX_WRITE = Number(opt('max-write', 65536));
 const DIST = path.resolve(opt('dist', path.join(ROOT, 'dist')));
-const { createLogger } = await import(path.join(DIST, 'core/logger.js'));
+const { createLogger, lineSinkOf } = await import(path.join(DIST, 'core/logger.js'));
 const { AccessLog } = await import(path.join(DIST, 'proxy/access-log.js'));
 const { default: pino } = await import('pino');
 
@@ -47,8 +48,11 @@ const writers = {
   AccessLog: (log) => { const a = new AccessLog(log); return (f) => a.write('info', f); },
 };
 
+/** `dest`: an fd (createLogger's own sonic-boom, as for stdout) or a stream */
 function logger(dest) {
-  const log = createLogger({ level: 'info', destination: dest });
+  const log = typeof dest === 'number'
+    ? createLogger({ level: 'info', fd: dest, minLength: MIN_LENGTH, maxWrite: MAX_WRITE })
+    : createLogger({ level: 'info', destination: dest });
   return CHILD ? log.child({ worker: 1, pid: process.pid }) : log;
 }
 
@@ -56,8 +60,9 @@ function logger(dest) {
 async function toFile(kind, round, devNull = false) {
   const file = devNull ? '/dev/null' : path.join(dir, `${kind}-${round}.log`);
   const fd = fs.openSync(file, 'w');
-  const dest = pino.destination({ dest: fd, sync: false, minLength: MIN_LENGTH, maxWrite: MAX_WRITE });
-  const write = writers[kind](logger(dest));
+  const log = logger(fd);
+  const sink = lineSinkOf(log);
+  const write = writers[kind](log);
   const t0 = process.hrtime.bigint();
   const c0 = process.cpuUsage();
   let i = 0;
@@ -69,20 +74,13 @@ async function toFile(kind, round, devNull = false) {
     };
     turn();
   });
-  if (devNull) {
-    // flush(cb) and flushSync() fsync, which /dev/null refuses: wait for sonic-boom's queue to empty
-    while (dest._writing || dest._len > 0) {
-      if (!dest._writing) dest.flush();
-      await new Promise((resolve) => dest.once('drain', resolve));
-    }
-  } else {
-    // flush(cb) calls back on sonic-boom's next 'drain', which may leave up to minLength bytes queued
-    await new Promise((resolve, reject) => dest.flush((e) => (e ? reject(e) : resolve())));
-    dest.flushSync();
-  }
+  // flush(cb) calls back on sonic-boom's next 'drain' (after an fsync, which /dev/null
+  // refuses: that error is expected), which may leave up to minLength bytes queued
+  await new Promise((resolve, reject) => sink.flush((e) => (e && !devNull ? reject(e) : resolve())));
+  sink.flushSync();
   const wall = Number(process.hrtime.bigint() - t0) / 1000 / N;
   const c = process.cpuUsage(c0);
-  dest.destroy();
+  sink.end();
   if (devNull) return { wall, cpu: (c.user + c.system) / N, size: 0 };
   const size = fs.statSync(file).size;
   fs.rmSync(file);
