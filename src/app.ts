@@ -20,6 +20,7 @@ import { Watchdog } from './watchdog/watchdog.js';
 import { watchdogProbe } from './watchdog/probe.js';
 import { installDebugFreeze } from './watchdog/debug-freeze.js';
 import { displayPath } from './core/display-path.js';
+import { whereScriptIs } from './lua/script.js';
 
 export interface StartOptions {
   file: string;
@@ -108,6 +109,7 @@ export async function start(opts: StartOptions): Promise<Running> {
   const address = await server.listen();
   health.start();
   watchdogProbe.setScript(displayPath(cfg.file));
+  watchdogProbe.onStall(whereScriptIs); // a stall inside a script names its file:line
   const watchdog = opts.watchdog ? new Watchdog(log) : null;
   if (watchdog) installDebugFreeze(log);
   watchdog?.configure(cfg.settings.watchdog.kill_after);

@@ -165,10 +165,13 @@ export class LuaScript {
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.msghRef);
     lua.lua_insert(L, base);
     this.budget.begin(limits);
+    const outer = runningL;
+    runningL = L;
     let status: number;
     try {
       status = lua.lua_pcall(L, nargs, nres, base);
     } finally {
+      runningL = outer;
       this.budget.end();
     }
     if (status !== lua.LUA_OK) {
@@ -564,6 +567,24 @@ export class LuaScript {
 function tracebackHandler(L1: LuaState): number {
   lauxlib.luaL_traceback(L1, L1, to_luastring(truncate(errorMessage(L1, 1), MAX_MESSAGE)), 1);
   return 1;
+}
+
+/** the state whose script is running now (a call in progress), for whereScriptIs() */
+let runningL: LuaState | null = null;
+
+/**
+ * `file:line` of the script line running right now, or null when no script is running.
+ * Only reads the state: meant for the watchdog, which calls it on a main thread that has
+ * stopped (between two JS instructions, through the inspector).
+ */
+export function whereScriptIs(): string | null {
+  const L = runningL;
+  if (L === null) return null;
+  const ar = new lua.lua_Debug();
+  for (let level = 0; level < 16 && lua.lua_getstack(L, level, ar); level++) {
+    if (lua.lua_getinfo(L, to_luastring('Sl'), ar) && ar.currentline > 0) return `${errorText(ar.short_src)}:${ar.currentline}`;
+  }
+  return null;
 }
 
 /** the functions the `proxy` module exposes (checked against the LuaLS stubs in tests) */
