@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { lua, lauxlib, to_luastring, type LuaState } from './vm.js';
-import { newSandbox, where, joinArgs } from './state.js';
+import { newSandbox, where, joinArgs, tracebackHandler } from './state.js';
 import type { Budget, BudgetLimits } from './budget.js';
 import { errorText, errorMessage, displayPath, toPlain, pushPlain, functionWhere, rawGlobal, rawSetGlobal, rawField, brief, type LuaPlain } from './values.js';
-import { LpxError, truncate, MAX_MESSAGE, type ErrorCode } from '../core/errors.js';
+import { LpxError, type ErrorCode } from '../core/errors.js';
 import type { LineCoverage } from './coverage.js';
 
 const req = createRequire(import.meta.url);
@@ -563,11 +563,6 @@ export class LuaScript {
   }
 }
 
-/** luaproxy's message handler for ordinary script errors: a bounded message and a traceback */
-function tracebackHandler(L1: LuaState): number {
-  lauxlib.luaL_traceback(L1, L1, to_luastring(truncate(errorMessage(L1, 1), MAX_MESSAGE)), 1);
-  return 1;
-}
 
 /** the state whose script is running now (a call in progress), for whereScriptIs() */
 let runningL: LuaState | null = null;

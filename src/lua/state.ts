@@ -10,8 +10,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { lua, lauxlib, openers, to_luastring, type LuaState } from './vm.js';
 import { installBudget, type Budget } from './budget.js';
-import { errorText, displayPath } from './values.js';
-import { truncate } from '../core/errors.js';
+import { errorText, errorMessage, displayPath } from './values.js';
+import { truncate, MAX_MESSAGE } from '../core/errors.js';
 
 export interface SandboxOptions {
   /** folders `require` may load from; the script's own folder comes first */
@@ -100,6 +100,12 @@ export function joinArgs(L: LuaState, first: number, sep: string): string {
     lua.lua_pop(L, 1);
   }
   return truncate(out, MAX_LOG_LINE);
+}
+
+/** luaproxy's message handler for ordinary script errors (an abort runs none): a bounded message and a traceback */
+export function tracebackHandler(L1: LuaState): number {
+  lauxlib.luaL_traceback(L1, L1, to_luastring(truncate(errorMessage(L1, 1), MAX_MESSAGE)), 1);
+  return 1;
 }
 
 /** `file:line` of the Lua code that called the current JS function */

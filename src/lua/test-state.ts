@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { lua, lauxlib, to_luastring, type LuaState } from './vm.js';
-import { newSandbox, where } from './state.js';
+import { newSandbox, where, tracebackHandler } from './state.js';
 import type { Budget, BudgetLimits } from './budget.js';
 import { errorMessage, displayPath, toPlain, pushPlain, functionWhere, rawGlobal, rawSetGlobal, type LuaPlain } from './values.js';
 import { LpxError, truncate, MAX_MESSAGE } from '../core/errors.js';
@@ -52,10 +52,7 @@ export class TestState {
     const sb = newSandbox({ requireRoots: roots, log: opts.log ?? (() => {}) });
     this.L = sb.L;
     this.budget = sb.budget;
-    lua.lua_pushcfunction(this.L, (L1: LuaState) => {
-      lauxlib.luaL_traceback(L1, L1, to_luastring(truncate(errorMessage(L1, 1), MAX_MESSAGE)), 1);
-      return 1;
-    });
+    lua.lua_pushcfunction(this.L, tracebackHandler);
     this.msghRef = lauxlib.luaL_ref(this.L, lua.LUA_REGISTRYINDEX);
   }
 
