@@ -42,8 +42,6 @@ export interface Budget {
   aborted: string | null;
   /** the Lua stack where the abort happened ("stack traceback:\n..."), or null */
   abortTrace: string | null;
-  /** work units the current or last call used */
-  readonly used: number;
   /**
    * Test mode only (coverage): also call `fn` for every new line the state runs, with
    * the running function's prototype. Install it before any user code runs. The
@@ -76,13 +74,11 @@ export function installBudget(L: LuaState): Budget {
   let active = false;
   let lineHook: LineHook | null = null;
   let mask = lua.LUA_MASKCOUNT;
-  let used = 0;
   const saved: Saved = { maxString: 0, allocated: 0, maxAllocated: 0, matchSteps: 0, used: 0, checkAt: 0, check, aborting: false, outerCi: null };
 
   const state: Budget = {
     aborted: null,
     abortTrace: null,
-    get used() { return active ? limits.used : used; },
     begin(b: BudgetLimits): void {
       save(saved, limits);
       maxInstr = b.instructions;
@@ -105,7 +101,6 @@ export function installBudget(L: LuaState): Budget {
       lua.lua_sethook(L, hook, mask, HOOK_EVERY);
     },
     end(): void {
-      used = limits.used;
       active = false;
       save(limits, saved);
       if (state.aborted !== null) lua.lua_sethook(L, hook, mask, HOOK_EVERY);

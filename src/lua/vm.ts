@@ -1,16 +1,19 @@
 /**
  * Loads fengari with luaproxy's patches applied to its source.
  *
- * fengari 0.1.5 is dormant upstream, and the places that must be bounded (string
- * concatenation in the VM, the auxiliary string buffer, the pattern matcher) or fixed
- * (the table-key representation of strings, UTC in os.date) are module-private functions, so they
- * cannot be wrapped from outside. Instead this module applies small textual patches to
- * those files' source as Node compiles them, while fengari loads itself. Every patch
- * must match exactly once; a fengari that differs from the pinned 0.1.5 makes luaproxy
- * refuse to start rather than run unhardened. Each patch has a test:
- * test/lua-budget.test.ts and test/lua-fengari-fixes.test.ts.
+ * fengari 0.1.5 is dormant upstream, and the places that must be bounded or fixed are
+ * module-private functions, so they cannot be wrapped from outside: library loops that
+ * run in JS where the count hook never fires (table access through lua_geti/lua_seti,
+ * string creation, the pattern matcher, string.format/pack/rep/byte, utf8, os.date), the
+ * error path an abort must not stop in (message handlers, pcall), string-size caps, and
+ * two bugs (the table-key representation of strings, UTC in os.date). This module
+ * applies small textual patches to those files' source as Node compiles them, while
+ * fengari loads itself. Every patch must match exactly as many times as it says (once,
+ * by default); a fengari that differs from the pinned 0.1.5 makes luaproxy refuse to
+ * start rather than run unhardened. The patches are tested in test/lua-budget,
+ * lua-abort-*, lua-library-work-bounded and lua-fengari-fixes.
  *
- * The limits live in one shared object (`limits`) that the budget code resets per call.
+ * The limits live in one shared object (`limits`) that the budget code (budget.ts) sets per call.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
