@@ -8,7 +8,7 @@ import { loadConfig, type Config } from './config/load.js';
 import { ProxyServer, type ProxyObserver } from './proxy/server.js';
 import { Reloader, type ReloadResult } from './reload/reloader.js';
 import { FileWatcher } from './reload/watch.js';
-import { validateOwnTests } from './testing/own-tests.js';
+import { admit, dryRun } from './routing/gate.js';
 import type { Logger } from './core/logger.js';
 import { HealthChecker } from './health/checker.js';
 import { PassiveHealth } from './health/passive.js';
@@ -43,6 +43,8 @@ export interface StartOptions {
   followLogLevel?: boolean;
   /** the script's bytes, instead of reading `file` at start (cluster workers boot from the primary's committed version) */
   source?: Buffer;
+  /** the script already passed the gate (src/routing/gate.ts) elsewhere: a cluster worker booting its primary's version */
+  admitted?: boolean;
   /** keep metrics even without an admin listener (cluster workers: the primary's /metrics sums them) */
   keepMetrics?: boolean;
   /** run the watchdog (watchdog.kill_after): end this process when its event loop stalls (default false; the CLI and cluster workers turn it on) */
@@ -90,6 +92,8 @@ export async function start(opts: StartOptions): Promise<Running> {
     void reloader.reload('state-size');
   };
   const cfg = loadConfig(opts.file, { log: fromScript, source: opts.source, onStateOversize });
+  // the same gate as a reload: a script whose own tests fail does not start (a cluster worker boots a version its primary admitted)
+  if (!opts.admitted) admit(cfg);
   if (opts.followLogLevel) log.level = cfg.settings.log.level;
   for (const w of cfg.warnings) log.warn(w);
   const adminAt = opts.admin === false ? null : opts.admin ?? cfg.settings.admin.listen;
@@ -116,13 +120,18 @@ export async function start(opts: StartOptions): Promise<Running> {
   log.info({ listen: `${address.address}:${address.port}`, backends: cfg.backends.map((b) => `${b.name}=${b.url}`), version: 1, hash: cfg.hash }, `luaproxy listening on ${address.address}:${address.port}`);
 
   const watcher = new FileWatcher(() => void reloader.reload('file'));
-  const reloader = new Reloader(server, {
+  const target = {
+    get config() { return server.config; },
+    async swap(next: Config) {
+      const dry = dryRun(next, server.recentSamples());
+      await server.swap(next);
+      return dry;
+    },
+  };
+  const reloader = new Reloader(target, {
     file: opts.file,
     log,
     load: (file, previous) => loadConfig(file, { previous, log: fromScript, onStateOversize }),
-    samples: () => server.recentSamples(),
-    // the script's own routing tests must pass before it goes live
-    validators: [validateOwnTests],
     onResult: (r) => {
       if (opts.watch !== false) watcher.watch(server.config.files.keys());
       health.sync();

@@ -7,7 +7,9 @@ export { defaults, type Settings } from './config/defaults.js';
 export { normalizeHost } from './core/host.js';
 export { LpxError, isLpxError, codes, type ErrorCode } from './core/errors.js';
 export { start, type StartOptions, type Running } from './app.js';
-export type { RouteOutcome } from './lua/script.js';
+export type { Decision } from './core/decision.js';
+export { decide } from './routing/decide.js';
+export { RouteCall, requestSource, type RequestSource } from './routing/call.js';
 export {
   loadRouting, RoutingScript, runTests, validateOwnTests, diffScripts, checkHostProperties, parseSample, generatedSample,
   type RouteResult, type RouteRequest, type LoadRoutingOptions, type RunOptions, type RunResult, type DiffResult, type SampleRequest, type PropertyProblem,

@@ -29,6 +29,9 @@ describe('reloading a cluster', () => {
     c.proc.kill('SIGHUP');
     const live = await c.waitFor((l) => typeof l.msg === 'string' && /^reload: version \d+ live/.test(l.msg), 15_000, from);
     expect(live.role).toBe('primary');
+    // the workers' dry runs are summed: every one of the 8 recent hosts moves from a to b
+    expect(live.msg).toMatch(/; 100\.0% of 8 recent hosts change backend$/);
+    expect((live.reload as { sampled: number; moved: number }).sampled).toBe(8);
     // both workers report the switch (their log lines may reach the pipe a little later)
     const w1 = await c.waitFor((l) => l.worker === 1 && typeof l.msg === 'string' && l.msg.startsWith('worker 1: version 2 live'), 5000, from);
     const w2 = await c.waitFor((l) => l.worker === 2 && typeof l.msg === 'string' && l.msg.startsWith('worker 2: version 2 live'), 5000, from);

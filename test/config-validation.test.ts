@@ -98,7 +98,7 @@ end` });
   it('refuses a table with both backend and status', () => expect(() => r('/both')).toThrow(/both status and backend/));
   it('refuses a status outside 200-599', () => expect(() => r('/badstatus')).toThrow(/expected an integer from 200 to 599/));
   it('reads rewrites and header changes', () => {
-    expect(r('/rewrite')).toEqual({ kind: 'backend', index: 0, name: 'a', path: '/v2', headers: [['x-a', '1'], ['cookie', null]] });
+    expect(r('/rewrite')).toEqual({ kind: 'backend', index: 0, name: 'a', path: '/v2', headers: [['x-a', '1'], ['cookie', null]], hashKey: -1 });
   });
   it('treats nil as no route', () => expect(r('/')).toEqual({ kind: 'none' }));
 });
@@ -118,7 +118,7 @@ function route(host, path)
 end` });
   const r = (p: string) => cfg.route(Buffer.from('h'), Buffer.from(p), null);
   it('passes non-UTF-8 bytes of paths and header values through unchanged', () => {
-    expect(r('/latin')).toEqual({ kind: 'backend', index: 0, name: 'a', path: '/caf\u00e9', headers: [['x-v', '\u00e9t\u00e9'], ['x-n', '42']] });
+    expect(r('/latin')).toEqual({ kind: 'backend', index: 0, name: 'a', path: '/caf\u00e9', headers: [['x-v', '\u00e9t\u00e9'], ['x-n', '42']], hashKey: -1 });
   });
   it('refuses an invalid header name, a CR/LF in a value, a relative path and a non-string body', () => {
     expect(() => r('/badheader')).toThrow(/header name "bad name", which is not a valid HTTP header name/);

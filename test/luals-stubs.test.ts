@@ -9,7 +9,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROXY_FUNCTIONS, LuaScript } from '../src/lua/script.js';
 import { defaults } from '../src/config/defaults.js';
-import { loadConfig, scriptLimits, type Config } from '../src/config/load.js';
+import { loadConfig, scriptLimits } from '../src/config/load.js';
+import type { Decision } from '../src/core/decision.js';
+import { decide } from '../src/routing/decide.js';
+import { RouteCall, requestSource } from '../src/routing/call.js';
 import type { Settings } from '../src/config/defaults.js';
 import os from 'node:os';
 import { runTests } from '../src/testing/runner.js';
@@ -58,12 +61,10 @@ function typeFits(def: unknown, type: string): boolean {
 }
 
 /** load a script with one backend and call route once with a request that has a query */
-function routeOnce(body: string): Config['route'] extends (...a: never[]) => infer R ? R : never {
+function routeOnce(body: string): Decision {
   const src = `listen = "127.0.0.1:0"\nbackends = { { name = "app1", url = "http://127.0.0.1:9" } }\nfunction route(host, path, req)\n${body}\nend\n`;
   const cfg = loadConfig(path.join(ROOT, 'stub-probe.lua'), { source: src });
-  return cfg.route(Buffer.from('a.example'), Buffer.from('/p'), {
-    method: 'POST', url: '/p?x=1', headers: { host: 'a.example', 'x-y': 'z' }, socket: { remoteAddress: '127.0.0.1' },
-  });
+  return decide(cfg, new RouteCall(requestSource('POST', '/p?x=1', 'a.example', [['x-y', 'z']]), '127.0.0.1'));
 }
 
 function respondBody(outcome: ReturnType<typeof routeOnce>): string {

@@ -5,7 +5,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
-import { validateOwnTests } from '../src/testing/own-tests.js';
+import { validateOwnTests } from '../src/routing/own-tests.js';
 import { isLpxError } from '../src/core/errors.js';
 
 function slowScript(rows: number, ownTestsTime: number) {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { entryLines } from '../src/testing/locate-cases.js';
+import { entryLines } from '../src/routing/locate-cases.js';
 
 describe('finding the line of each row of a case table', () => {
   it('skips comments, short and long strings, and nested tables', () => {

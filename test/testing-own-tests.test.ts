@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config/load.js';
-import { validateOwnTests } from '../src/testing/own-tests.js';
+import { validateOwnTests } from '../src/routing/own-tests.js';
 import { runTests } from '../src/testing/runner.js';
 import { isLpxError } from '../src/core/errors.js';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runTests } from '../src/testing/runner.js';
 import { pretty } from '../src/testing/reporters.js';
-import { loadRouting } from '../src/testing/routing.js';
+import { loadRouting } from '../src/routing/routing-script.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-testing-pass-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

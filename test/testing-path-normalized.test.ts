@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { loadRouting } from '../src/testing/routing.js';
+import { loadRouting } from '../src/routing/routing-script.js';
 
 const SCRIPT = `backends = { { name = "app", url = "http://127.0.0.1:1" }, { name = "admin", url = "http://127.0.0.1:2" } }
 function route(host, path)
@@ -31,6 +31,6 @@ describe('tests and `luaproxy route` see the path the proxy gives route()', () =
     const out = spawnSync(process.execPath, [bin, 'route', file(), 'x', '/x/../admin?y=1'], { encoding: 'utf8', timeout: 20_000 });
     expect(out.status).toBe(0);
     expect(out.stdout).toContain('"/x/../admin" -> route sees "/admin"');
-    expect(out.stdout).toContain('forward to backend "admin"');
+    expect(out.stdout).toContain('decision: backend "admin"');
   });
 });

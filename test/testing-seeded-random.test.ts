@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runTests } from '../src/testing/runner.js';
-import { loadRouting } from '../src/testing/routing.js';
+import { loadRouting } from '../src/routing/routing-script.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-testing-seed-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

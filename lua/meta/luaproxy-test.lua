@@ -5,7 +5,7 @@
 
 ---What one call of route() decided, as a test sees it. `kind` says which fields apply.
 ---@class luaproxy.TestResult
----@field kind "backend"|"respond"|"none"|"invalid_host" `"backend"`: forwarded; `"respond"`: answered by the script; `"none"`: route returned nil (404); `"invalid_host"`: the Host header is not a host name (400, route not called).
+---@field kind "backend"|"respond"|"none"|"invalid_host"|"bad_request" `"backend"`: forwarded; `"respond"`: answered by the script; `"none"`: route returned nil (404); `"invalid_host"`: the Host header is not a host name (400, route not called); `"bad_request"`: the target is neither a path nor an http:// URL (400, route not called).
 ---@field backend? string The backend's name (kind `"backend"`).
 ---@field path? string The rewritten path, when route rewrote it (kind `"backend"`).
 ---@field headers? table<string, string|false> Headers route set (`false`: removed), or the answer's headers.

@@ -5,9 +5,9 @@
  *
  * When no backend is available (all down, ejected or drained), every strategy runs in
  * panic mode over the backends that are not drained: the request is tried anyway and
- * fails fast (503) if the backend really is gone. The set also remembers the last pick
- * made during a route() call, so the proxy can fail over along the same strategy (for
- * `proxy.hash(key)`: the key's next candidate, not the Host's).
+ * fails fast (503) if the backend really is gone. A key's hash picks a backend
+ * (hashPick) and also gives its failover order (hashCandidates), so a request routed by
+ * `proxy.hash(key)` fails over to the key's next candidate, not the Host's.
  */
 import { BackendState } from './backend.js';
 import type { Balancer, Random } from './balancer.js';
@@ -25,11 +25,6 @@ export interface BackendSpecLike {
 
 export type Strategy = 'round_robin' | 'least_conn' | 'random';
 
-/** how the backend of the current route() call was chosen */
-export const PICK_NONE = 0;
-export const PICK_HASH = 1;
-export const PICK_OTHER = 2;
-
 export class BackendSet {
   readonly list: BackendState[];
   readonly byName: Map<string, BackendState>;
@@ -37,10 +32,6 @@ export class BackendSet {
   private readonly strategies: Record<Strategy, Balancer>;
   /** -1 unknown, 0 no backend available (panic), 1 some available */
   private anyAvailable = -1;
-  /** the last pick of the route() call in progress (see beginRoute) */
-  pickKind = PICK_NONE;
-  pickKey = 0;
-  pickIndex = -1;
 
   /** the weights this config gives its backends; applied to shared states when it goes live */
   private readonly weights: number[];
@@ -92,21 +83,20 @@ export class BackendSet {
     return this.anyAvailable === 0;
   }
 
-  /** forget the previous request's pick; called before each route() call */
-  beginRoute(): void {
-    this.pickKind = PICK_NONE;
-    this.pickIndex = -1;
+  /** the hash of a key (bytes), for hashPick and hashCandidates */
+  hashKey(key: Uint8Array): number {
+    return murmur3(key);
+  }
+
+  /** consistent hash of a key hash over the available backends */
+  hashPick(keyHash: number): number {
+    const panic = this.panic; // first: it also expires ejections that ran out
+    return this.hashBalancer.pick(this.list, keyHash, panic);
   }
 
   /** consistent hash of a key (bytes) over the available backends */
   hash(key: Uint8Array): number {
-    const panic = this.panic; // first: it also expires ejections that ran out
-    const k = murmur3(key);
-    const i = this.hashBalancer.pick(this.list, k, panic);
-    this.pickKind = PICK_HASH;
-    this.pickKey = k;
-    this.pickIndex = i;
-    return i;
+    return this.hashPick(murmur3(key));
   }
 
   /** the failover order for a key hash (murmur3 of the key): its hash choice first, available ones before the rest */
@@ -115,10 +105,7 @@ export class BackendSet {
   }
 
   pick(strategy: Strategy): number {
-    const i = this.strategies[strategy].pick(this.list, 0, this.panic);
-    this.pickKind = PICK_OTHER;
-    this.pickIndex = i;
-    return i;
+    return this.strategies[strategy].pick(this.list, 0, this.panic);
   }
 
   private nextExpiry = Infinity;

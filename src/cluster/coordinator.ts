@@ -6,7 +6,8 @@
  * everywhere. Kept free of IPC so the protocol can be tested with plain objects.
  */
 
-export type PrepareResult = { ok: true; hash: string } | { ok: false; error: string };
+/** a participant's dry run: `moved` of `compared` distinct recent hosts change destination */
+export type PrepareResult = { ok: true; hash: string; moved: number; compared: number } | { ok: false; error: string };
 
 export interface Participant {
   readonly label: string;
@@ -16,7 +17,7 @@ export interface Participant {
 }
 
 export type Outcome =
-  | { ok: true; committed: string[]; failedCommits: Array<{ label: string; error: string }> }
+  | { ok: true; committed: string[]; failedCommits: Array<{ label: string; error: string }>; moved: number; compared: number }
   | { ok: false; error: string };
 
 export async function twoPhase(parts: readonly Participant[], expectHash: string, timeoutMs: number): Promise<Outcome> {
@@ -31,6 +32,10 @@ export async function twoPhase(parts: readonly Participant[], expectHash: string
     for (const p of parts) p.abort();
     return { ok: false, error: problems.join('; ') };
   }
+  // every worker saw its own share of the traffic: the cluster's share is the sum
+  let moved = 0;
+  let compared = 0;
+  for (const r of results) if (r.ok) { moved += r.moved; compared += r.compared; }
   const committed: string[] = [];
   const failedCommits: Array<{ label: string; error: string }> = [];
   await Promise.all(parts.map(async (p) => {
@@ -38,7 +43,7 @@ export async function twoPhase(parts: readonly Participant[], expectHash: string
     if (isFailure(r)) failedCommits.push({ label: p.label, error: r.error });
     else committed.push(p.label);
   }));
-  return { ok: true, committed, failedCommits };
+  return { ok: true, committed, failedCommits, moved, compared };
 }
 
 function isFailure(r: unknown): r is { ok: false; error: string } {

@@ -13,10 +13,11 @@ import { scriptLogger } from '../app.js';
 import { Reloader, type ReloadResult } from '../reload/reloader.js';
 import { FileWatcher } from '../reload/watch.js';
 import { HealthChecker } from '../health/checker.js';
-import { validateOwnTests } from '../testing/own-tests.js';
+import { admit } from '../routing/gate.js';
 import { LpxError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { twoPhase, type Participant, type PrepareResult } from './coordinator.js';
+import type { DryRun } from '../routing/gate.js';
 import { encodeSource, isToPrimary, type HealthUpdate, type ToPrimary, type ToWorker } from './protocol.js';
 import { WATCHDOG_EXIT_CODE } from '../watchdog/watchdog.js';
 
@@ -68,7 +69,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
   const fromScript = scriptLogger(log);
   let config = loadConfig(opts.file, { log: fromScript });
   for (const w of config.warnings) log.warn(w);
-  await validateOwnTests(config);
+  admit(config);
   // the admin listener lives here and shows the whole cluster; refuse an unsafe one before forking
   const adminAt = opts.admin ?? config.settings.admin.listen;
   const adminListen = adminAt ? parseHostPort(adminAt) : null;
@@ -148,7 +149,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
   // the primary is the reload target: swap = prepare everywhere, then commit everywhere
   const target = {
     get config() { return config; },
-    async swap(next: Config): Promise<void> {
+    async swap(next: Config): Promise<DryRun> {
       if (next.listen.host !== config.listen.host || next.listen.port !== config.listen.port) {
         throw new LpxError('LPX_RELOAD_REFUSED', `listen changed from ${config.listen.host}:${config.listen.port} to ${next.listen.host}:${next.listen.port}; in cluster mode a new listen address needs a restart`);
       }
@@ -158,7 +159,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
           label: `worker ${s.id} (pid ${s.pid})`,
           prepare: async (): Promise<PrepareResult> => {
             const r = await ask(s, id, { t: 'prepare', id, source });
-            return r.t === 'prepared' ? (r.ok ? { ok: true, hash: r.hash } : { ok: false, error: r.error }) : { ok: false, error: 'unexpected reply' };
+            return r.t === 'prepared' ? (r.ok ? { ok: true, hash: r.hash, moved: r.moved, compared: r.compared } : { ok: false, error: r.error }) : { ok: false, error: 'unexpected reply' };
           },
           commit: async () => {
             const r = await ask(s, id, { t: 'commit', id, version: version + 1 });
@@ -180,6 +181,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
         // any worker not on the new version (it failed to switch, or it was booting while
         // the reload ran) restarts, and boots from the committed version
         for (const s of slots) if (s.worker && s.version !== version && s.version !== 0) s.worker.process.kill('SIGKILL');
+        return { moved: out.moved, compared: out.compared };
     },
   };
 
@@ -188,8 +190,6 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
     file: opts.file,
     log,
     load: (file, previous) => loadConfig(file, { previous, log: fromScript }),
-    samples: () => [],
-    validators: [validateOwnTests],
     onResult: (r: ReloadResult) => {
       if (opts.watch !== false) watcher.watch(config.files.keys());
       clusterAdmin.reload(r);

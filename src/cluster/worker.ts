@@ -7,7 +7,7 @@
  */
 import { loadConfig, type Config } from '../config/load.js';
 import { start, scriptLogger, type Running } from '../app.js';
-import { dryRun } from '../reload/reloader.js';
+import { dryRun } from '../routing/gate.js';
 import { isLpxError } from '../core/errors.js';
 import { buildStatus } from '../admin/status.js';
 import type { Logger } from '../core/logger.js';
@@ -41,7 +41,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
   });
   const running: Running = await start({
     file: opts.file, source: decodeSource(boot.source), log, watch: false, signals: false,
-    healthChecks: 'remote', admin: false, followLogLevel: opts.followLogLevel,
+    healthChecks: 'remote', admin: false, followLogLevel: opts.followLogLevel, admitted: true,
     // the primary's admin listener sums every worker's metrics
     keepMetrics: true,
     // a stalled worker ends itself (exit code 71); the primary replaces it
@@ -82,9 +82,9 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
           if (next.listen.host !== old.listen.host || next.listen.port !== old.listen.port) {
             throw new Error(`listen changed from ${old.listen.host}:${old.listen.port} to ${next.listen.host}:${next.listen.port}; in cluster mode a new listen address needs a restart`);
           }
-          dryRun(old, next, running.server.recentSamples());
+          const dry = dryRun(next, running.server.recentSamples());
           pending = { id: m.id, next };
-          send({ t: 'prepared', id: m.id, ok: true, hash: next.hash });
+          send({ t: 'prepared', id: m.id, ok: true, hash: next.hash, moved: dry.moved, compared: dry.compared });
         } catch (e) {
           send({ t: 'prepared', id: m.id, ok: false, error: (e as Error).message, code: isLpxError(e) ? e.code : 'LPX_RELOAD_REFUSED' });
         }

@@ -7,7 +7,8 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LuaScript, type RouteOutcome, type RequestLike } from '../lua/script.js';
+import { LuaScript, type RouteView } from '../lua/script.js';
+import type { Decision } from '../core/decision.js';
 import { LuaFunctionRef, type LuaPlain } from '../lua/values.js';
 import { displayPath } from '../core/display-path.js';
 import type { BudgetLimits } from '../lua/budget.js';
@@ -44,8 +45,8 @@ export interface Config {
   readonly settings: Settings;
   readonly script: LuaScript;
   readonly warnings: readonly string[];
-  /** route(host, path, req) with the host already normalized */
-  route(host: Uint8Array, path: Uint8Array, req: RequestLike | null): RouteOutcome;
+  /** the Lua call: route(host, path, req) with host and path already prepared (src/routing/decide.ts is the one caller) */
+  route(host: Uint8Array, path: Uint8Array, req: RouteView | null): Decision;
 }
 
 export interface LoadOptions {
@@ -53,6 +54,8 @@ export interface LoadOptions {
   previous?: Config | null;
   /** script text instead of reading `file` (tests) */
   source?: string | Buffer;
+  /** the files of a loaded script (Config.files): load a copy of exactly those bytes */
+  sources?: ReadonlyMap<string, Buffer>;
   log?: (level: string, msg: string, where: string) => void;
   /** randomness for the random balancer (seeded in tests) */
   random?: Random;
@@ -83,7 +86,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
   const onOversize = opts.onStateOversize;
   let loaded: Config | null = null;
   const stateSize = onOversize ? { maxBytes: defaults.script.state_size as number, onOversize: (bytes: number) => { if (loaded) onOversize(bytes, loaded); } } : undefined;
-  const script = LuaScript.load({ file: abs, source: opts.source, libDir: LUA_LIB_DIR, log: opts.log, loadLimits: base.load, routeLimits: base.route, coverage: opts.coverage, stateSize });
+  const script = LuaScript.load({ file: abs, source: opts.source, sources: opts.sources, libDir: LUA_LIB_DIR, log: opts.log, loadLimits: base.load, routeLimits: base.route, coverage: opts.coverage, stateSize });
   const src = new SourceLines(display, script.files.get(abs)?.toString('utf8') ?? '');
   const warnings: string[] = [];
 
@@ -112,7 +115,8 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
 
   const backendSet = new BackendSet(backends, opts.previous?.backendSet ?? null, opts.random);
   script.bindBackends(backends.map((b) => b.name), {
-    hash: (key) => backendSet.hash(key),
+    hashKey: (key) => backendSet.hashKey(key),
+    hashPick: (k) => backendSet.hashPick(k),
     pick: (strategy) => backendSet.pick(strategy),
     backends: () => backendSet.views(),
   });

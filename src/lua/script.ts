@@ -12,6 +12,7 @@ import { newSandbox, where, joinArgs, tracebackHandler } from './state.js';
 import type { Budget, BudgetLimits } from './budget.js';
 import { errorText, errorMessage, displayPath, toPlain, pushPlain, functionWhere, rawGlobal, rawSetGlobal, rawField, brief, type LuaPlain } from './values.js';
 import { LpxError, type ErrorCode } from '../core/errors.js';
+import { NO_ROUTE, type Decision } from '../core/decision.js';
 import type { LineCoverage } from './coverage.js';
 
 const req = createRequire(import.meta.url);
@@ -23,27 +24,26 @@ function pushOwned(L: LuaState, bytes: Uint8Array): void {
   lobject.pushsvalue2s(L, lstring.luaS_bless(L, bytes));
 }
 
-/** what the request phase can read of a request; node's IncomingMessage fits as it is */
-export interface RequestLike {
-  method?: string;
-  url?: string;
-  headers: Record<string, string | string[] | undefined>;
-  socket?: { remoteAddress?: string } | null;
+/** what `req` shows a script of its request (src/routing/call.ts makes it, for every source of requests) */
+export interface RouteView {
+  readonly method: string;
+  /** the target as sent, in origin form */
+  readonly url: string;
+  /** the part of the target after `?`, or null */
+  readonly query: string | null;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly client: string;
 }
 
 /** the TypeScript side of the `proxy` module; backends are named by their index */
 export interface ProxyHost {
-  hash(key: Uint8Array): number;
+  /** the hash of a proxy.hash key (what failover along that key follows) */
+  hashKey(key: Uint8Array): number;
+  /** the backend a key hash picks */
+  hashPick(keyHash: number): number;
   pick(strategy: 'round_robin' | 'least_conn' | 'random'): number;
   backends(): Array<Record<string, string | number | boolean | null>>;
 }
-
-export type RouteOutcome =
-  | { readonly kind: 'backend'; readonly index: number; readonly name: string; readonly path: string | null; readonly headers: Array<[string, string | null]> | null }
-  | { readonly kind: 'respond'; readonly status: number; readonly headers: Array<[string, string]> | null; readonly body: Buffer | null }
-  | { readonly kind: 'none' };
-
-const NONE: RouteOutcome = Object.freeze({ kind: 'none' });
 
 // field names of route's table result, encoded once
 const K_ROUTE = to_luastring('route');
@@ -66,6 +66,8 @@ export interface ScriptOptions {
   file: string;
   /** its text, when it does not come from disk (tests); `file` still names it */
   source?: Buffer | string;
+  /** the bytes of files already read (the script and its modules), used instead of the disk: a copy of a loaded script */
+  sources?: ReadonlyMap<string, Buffer>;
   /** extra folder `require` may load from (the project's lua/ folder) */
   libDir?: string;
   log?: (level: string, msg: string, where: string) => void;
@@ -101,8 +103,12 @@ export class LuaScript {
   private nameIndex = new Map<string, number>();
   private nameIdentity = new Map<Uint8Array, number>();
   private nameRefs: number[] = [];
-  private outcomes: RouteOutcome[] = [];
-  private currentReq: RequestLike | null = null;
+  /** route returned a backend's name: one frozen decision per backend, so the common case allocates nothing */
+  private outcomes: Decision[] = [];
+  private currentReq: RouteView | null = null;
+  /** the proxy.hash pick of the call in progress and its key hash (-1: none); reset by every route() call */
+  private callHashIndex = -1;
+  private callHashKey = -1;
   private calls = 0;
   private readonly stateSize: ScriptOptions['stateSize'];
   private log: (level: string, msg: string, where: string) => void;
@@ -118,6 +124,7 @@ export class LuaScript {
       requireRoots: roots,
       log: (level, msg, w) => this.log(level, msg, w),
       onFile: (abs, src) => this.files.set(abs, src),
+      sources: opts.sources,
     });
     this.L = sb.L;
     this.budget = sb.budget;
@@ -133,7 +140,9 @@ export class LuaScript {
   static load(opts: ScriptOptions): LuaScript {
     const s = new LuaScript(opts);
     let src: Buffer;
+    const known = opts.sources?.get(s.file);
     if (opts.source !== undefined) src = Buffer.from(opts.source);
+    else if (known !== undefined) src = known;
     else {
       try {
         src = fs.readFileSync(s.file);
@@ -250,15 +259,16 @@ export class LuaScript {
       this.nameIdentity.set(lua.lua_tolstring(L, -1) as Uint8Array, i);
       return lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
     });
-    this.outcomes = names.map((name, index) => Object.freeze({ kind: 'backend', index, name, path: null, headers: null }) as RouteOutcome);
+    this.outcomes = names.map((name, index) => Object.freeze({ kind: 'backend', index, name, path: null, headers: null, hashKey: -1 }) as Decision);
   }
 
   /**
    * Call route(host, path, req). `host` and `path` are bytes the script may keep
-   * (never mutated afterwards). Throws LpxError with status 500 on a script error,
-   * a budget abort, a bad return value or an unknown backend name.
+   * (never mutated afterwards). Returns a backend, respond or none decision; a backend
+   * that route got from proxy.hash carries the key's hash, for failover. Throws LpxError
+   * on a script error, a budget abort, a bad return value or an unknown backend name.
    */
-  route(host: Uint8Array, reqPath: Uint8Array, request: RequestLike | null): RouteOutcome {
+  route(host: Uint8Array, reqPath: Uint8Array, request: RouteView | null): Decision {
     if (this.routeRef < 0) throw new LpxError('LPX_ROUTE_ERROR', `${displayPath(this.file)}: the script defines no route(host, path) function`);
     const L = this.L;
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.routeRef);
@@ -266,6 +276,7 @@ export class LuaScript {
     pushOwned(L, reqPath);
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.reqRef);
     this.currentReq = request;
+    this.callHashIndex = -1;
     try {
       this.protectedCall(3, 1, this.routeLimits, 'LPX_ROUTE_ERROR');
     } finally {
@@ -345,11 +356,14 @@ export class LuaScript {
     return bytes;
   }
 
-  private readOutcome(): RouteOutcome {
+  private readOutcome(): Decision {
     const L = this.L;
     const t = lua.lua_type(L, -1);
-    if (t === lua.LUA_TSTRING) return this.outcomes[this.backendIndex(lua.lua_tolstring(L, -1), 'route returned')];
-    if (t === lua.LUA_TNIL) return NONE;
+    if (t === lua.LUA_TSTRING) {
+      const i = this.backendIndex(lua.lua_tolstring(L, -1), 'route returned');
+      return i === this.callHashIndex ? { kind: 'backend', index: i, name: this.names[i], path: null, headers: null, hashKey: this.callHashKey } : this.outcomes[i];
+    }
+    if (t === lua.LUA_TNIL) return NO_ROUTE;
     if (t !== lua.LUA_TTABLE) {
       throw new LpxError('LPX_ROUTE_RETURN', `${this.routeWhere()}: route must return a backend name, nil or a table; it returned a ${errorText(lua.lua_typename(L, t))}${t === lua.LUA_TNUMBER || t === lua.LUA_TBOOLEAN ? ` (${brief(L, -1)})` : ''}`);
     }
@@ -384,7 +398,7 @@ export class LuaScript {
           if (PROXY_OWNED.has(k.toLowerCase())) throw bad(`header ${k} for the backend, which the proxy sets itself (message framing and hop-by-hop headers cannot be rewritten)`);
         }
       }
-      return { kind: 'backend', index, name: this.names[index], path: p, headers };
+      return { kind: 'backend', index, name: this.names[index], path: p, headers, hashKey: index === this.callHashIndex ? this.callHashKey : -1 };
     }
     if (status >= 0) {
       const bodyType = rawField(L, -1, K_BODY);
@@ -478,15 +492,14 @@ export class LuaScript {
       const key = errorText(lua.lua_tolstring(L1, 2));
       if (!r) { lua.lua_pushnil(L1); return 1; }
       switch (key) {
-        case 'method': lua.lua_pushstring(L1, to_luastring(r.method ?? 'GET')); break;
-        case 'url': pushOwned(L1, Buffer.from(r.url ?? '/', 'latin1')); break;
+        case 'method': pushOwned(L1, Buffer.from(r.method, 'latin1')); break;
+        case 'url': pushOwned(L1, Buffer.from(r.url, 'latin1')); break;
         case 'query': {
-          const u = r.url ?? '';
-          const q = u.indexOf('?');
-          if (q < 0) lua.lua_pushnil(L1); else pushOwned(L1, Buffer.from(u.slice(q + 1), 'latin1'));
+          const q = r.query;
+          if (q === null) lua.lua_pushnil(L1); else pushOwned(L1, Buffer.from(q, 'latin1'));
           break;
         }
-        case 'client': lua.lua_pushstring(L1, to_luastring(r.socket?.remoteAddress ?? '')); break;
+        case 'client': pushOwned(L1, Buffer.from(r.client, 'latin1')); break;
         case 'headers': {
           lua.lua_createtable(L1, 0, 8);
           for (const [k, v] of Object.entries(r.headers)) {
@@ -526,7 +539,13 @@ export class LuaScript {
         if (t !== lua.LUA_TSTRING && t !== lua.LUA_TNUMBER) {
           return lauxlib.luaL_argerror(L1, 1, to_luastring(`string expected, got ${errorText(lua.lua_typename(L1, t))}`));
         }
-        return pushIndex(L1, needHost(L1, 'hash').hash(lua.lua_tolstring(L1, 1)));
+        const host = needHost(L1, 'hash');
+        const k = host.hashKey(lua.lua_tolstring(L1, 1));
+        const i = host.hashPick(k);
+        // failover of this request follows the key, if route returns this pick
+        this.callHashIndex = i;
+        this.callHashKey = k;
+        return pushIndex(L1, i);
       },
       round_robin: (L1) => pushIndex(L1, needHost(L1, 'round_robin').pick('round_robin')),
       least_conn: (L1) => pushIndex(L1, needHost(L1, 'least_conn').pick('least_conn')),

@@ -22,6 +22,8 @@ export interface SandboxOptions {
   onFile?: (absPath: string, source: Buffer) => void;
   /** largest chunk `load` accepts, in bytes */
   maxLoadSize?: number;
+  /** bytes to use for files instead of reading them (a copy of a loaded script gets exactly its bytes) */
+  sources?: ReadonlyMap<string, Buffer>;
 }
 
 export interface Sandbox {
@@ -186,7 +188,7 @@ function installRequire(L: LuaState, opts: SandboxOptions): void {
     }
     if (!found) return lauxlib.luaL_error(L1, to_luastring(`module '${name}' not found (luaproxy looks only in the script's folder and lua/; tried ${tried.join(', ')})`));
     if (loading.has(name)) return lauxlib.luaL_error(L1, to_luastring(`require: module '${name}' requires itself (a loop)`));
-    const src = fs.readFileSync(found);
+    const src = opts.sources?.get(found) ?? fs.readFileSync(found);
     opts.onFile?.(found, src);
     const status = lauxlib.luaL_loadbufferx(L1, src, src.length, to_luastring('@' + displayPath(found)), to_luastring('t'));
     if (status !== lua.LUA_OK) return lua.lua_error(L1);

@@ -20,6 +20,7 @@
  * redaction, another time format, a formatter that changes them), gets
  * `log[level](obj, 'request')`, so the output is always pino's.
  */
+import type { LogKind } from '../core/decision.js';
 import type { Logger } from 'pino';
 import diagnostics from 'node:diagnostics_channel';
 import { lineSinkOf, type LineSink } from '../core/logger.js';
@@ -29,7 +30,7 @@ export interface AccessFields {
   host: string;
   path: string;
   status: number;
-  route: 'forward' | 'respond' | 'none' | 'error' | null;
+  route: LogKind | null;
   backend: string | null;
   /** raw milliseconds; written rounded to 2 decimals */
   ms: number;

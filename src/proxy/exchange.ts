@@ -1,21 +1,18 @@
 /**
  * One client request on its way through the proxy: its parsed head, what route decided,
- * which backends were tried, and what went back. It is also the `req` a script reads
- * (method, url, headers), and it becomes the access-log line and the metrics.
+ * which backends were tried, and what went back. It is the RouteCall of its request (what
+ * route sees, src/routing/call.ts), and it becomes the access-log line and the metrics.
  */
 import type { Socket } from 'node:net';
 import type { Config } from '../config/load.js';
 import type { BackendState } from '../balancer/backend.js';
 import type { ErrorCode } from '../core/errors.js';
+import type { Decision } from '../core/decision.js';
 import type { RequestHead } from '../http1/parse.js';
+import { RouteCall } from '../routing/call.js';
 
-export class Exchange {
+export class Exchange extends RouteCall {
   readonly start = performance.now();
-  /** normalized host as route saw it */
-  host = '';
-  hostBytes: Uint8Array | null = null;
-  path = '';
-  pathBytes: Uint8Array | null = null;
   backend: BackendState | null = null;
   /** indexes of the backends tried, in order */
   tried: number[] = [];
@@ -34,49 +31,21 @@ export class Exchange {
   /** the response began (its head was written); no retry and no error page after this */
   started = false;
   upgraded = false;
-  /** the request target to send to the backend (after normalization and route's rewrite) */
-  target = '';
-  /** the Host for the backend when the request came in absolute form, else null (the client's Host goes as is) */
-  hostOverride: string | null = null;
   /** the Upgrade protocol the client asked for (lower case) when it may be tunneled, else null */
   upgrade: string | null = null;
   /** the response to the client has no length and no chunking: only the close marks its end */
   closeDelimited = false;
-  /** what route() decided: forward, respond (directly), none (nil), error (the script failed), or null before route ran */
-  decision: 'forward' | 'respond' | 'none' | 'error' | null = null;
-  private headerMap: Record<string, string | string[]> | null = null;
+  /** what the routing step decided, or null before it ran */
+  decision: Decision | null = null;
 
   constructor(
-    readonly head: RequestHead,
+    override readonly head: RequestHead,
     readonly cfg: Config,
     /** the client's address, kept because the socket forgets it once it closes */
-    readonly client: string,
+    client: string,
     readonly socket: Socket,
-  ) {}
-
-  get method(): string {
-    return this.head.method;
-  }
-
-  get url(): string {
-    return this.head.target;
-  }
-
-  /** the request's headers by lower-case name, as node:http shows them (built only when a script reads req.headers) */
-  get headers(): Record<string, string | string[]> {
-    if (this.headerMap === null) {
-      const m: Record<string, string | string[]> = Object.create(null); // a header may be named __proto__
-      const h = this.head.headers;
-      for (let i = 0; i < h.length; i += 2) {
-        const k = h[i].toLowerCase();
-        const prev = m[k];
-        if (prev === undefined) m[k] = h[i + 1];
-        else if (Array.isArray(prev)) prev.push(h[i + 1]);
-        else m[k] = [prev, h[i + 1]];
-      }
-      this.headerMap = m;
-    }
-    return this.headerMap;
+  ) {
+    super(head, client);
   }
 
   get hasBody(): boolean {

@@ -21,7 +21,6 @@ import { sendError } from './respond.js';
 import { headEnd, parseResponseHead, HttpParseError, type ResponseHead } from '../http1/parse.js';
 import { ChunkedDecoder, LAST_CHUNK } from '../http1/chunked.js';
 import type { BackendState } from '../balancer/backend.js';
-import { PICK_HASH } from '../balancer/backend-set.js';
 import { murmur3 } from '../balancer/hash.js';
 import { Limiter, concurrencyLimit } from './limit.js';
 
@@ -49,18 +48,15 @@ export class Forwarder {
   /**
    * Send `x` to backend `index`, or queue it when the backend is at its concurrency
    * limit. `failoverKey` is the key hash whose candidate order a connect failure follows:
-   * -1 on the first attempt (take it from this route() call's proxy.hash pick, if the
-   * script returned that pick), HOST_KEY to use the Host's (hashed only on failure).
+   * the decision's hashKey (route returned a proxy.hash pick), or -1 / HOST_KEY to use the
+   * Host's (hashed only on failure).
    */
   forward(x: Exchange, conn: ClientConn, index: number, path: string, overrides: HeaderOverrides | null, failoverKey = -1): void {
     const cfg = x.cfg;
     const state = cfg.backendSet.list[index];
     x.backend = state;
     x.tried.push(index);
-    if (failoverKey < 0) {
-      const set = cfg.backendSet;
-      failoverKey = set.pickKind === PICK_HASH && set.pickIndex === index ? set.pickKey : HOST_KEY;
-    }
+    if (failoverKey < 0) failoverKey = HOST_KEY;
     const limit = concurrencyLimit(cfg.settings.limits);
     if (limit > 0 && (state.forwarding >= limit || state.queued > 0)) {
       this.queue(x, conn, state, index, path, overrides, failoverKey);

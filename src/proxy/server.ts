@@ -12,9 +12,7 @@ import net, { type Socket, type AddressInfo } from 'node:net';
 import type { Logger } from '../core/logger.js';
 import type { Config, ListenAddress } from '../config/load.js';
 import type { Settings } from '../config/defaults.js';
-import { LpxError, isLpxError, type ErrorCode } from '../core/errors.js';
-import { HostCache } from '../core/host.js';
-import { needsNormalizing, normalizePath } from '../core/path.js';
+import type { LpxError, ErrorCode } from '../core/errors.js';
 import { HttpParseError, type RequestHead } from '../http1/parse.js';
 import { Upstreams } from './upstreams.js';
 import { Forwarder, type ForwardHooks } from './forward.js';
@@ -22,11 +20,12 @@ import { Tunnels } from './upgrade.js';
 import { Exchange } from './exchange.js';
 import { ClientConn, type ConnOwner } from './client.js';
 import { sendError, sendDirect, rawError } from './respond.js';
-import type { RouteOutcome } from '../lua/script.js';
+import { logKind, type Decision } from '../core/decision.js';
+import { decide } from '../routing/decide.js';
+import type { Sample } from '../routing/gate.js';
 import type { BackendState } from '../balancer/backend.js';
 import type { Failure } from './classify.js';
 import { AccessLog } from './access-log.js';
-import { watchdogProbe } from '../watchdog/probe.js';
 
 /** what the proxy tells the layers above it (metrics, passive health) */
 export interface ProxyObserver {
@@ -72,7 +71,6 @@ export class ProxyServer implements ConnOwner {
   private server: net.Server | null = null;
   private readonly retiring = new Set<net.Server>();
   private readonly conns = new Set<ClientConn>();
-  private readonly hosts = new HostCache();
   readonly upstreams = new Upstreams();
   private readonly forwarder: Forwarder;
   private readonly tunnels: Tunnels;
@@ -238,91 +236,47 @@ export class ProxyServer implements ConnOwner {
         conn.noBody();
       }
     }
-    const outcome = this.decide(conn, x, head.target);
-    if (outcome === null) return;
-    if (outcome.kind === 'none') this.reject(conn, x, 404, 'LPX_ROUTE_NONE', 'no route for this host and path');
-    else if (outcome.kind === 'respond') {
-      x.status = outcome.status;
-      sendDirect(conn, x, outcome.status, outcome.headers, outcome.body);
-    } else this.forwarder.forward(x, conn, outcome.index, x.target, outcome.headers);
+    const d = decide(this.cfg, x);
+    x.decision = d;
+    switch (d.kind) {
+      case 'backend':
+        this.forwarder.forward(x, conn, d.index, x.target, d.headers, d.hashKey);
+        return;
+      case 'respond':
+        x.status = d.status;
+        sendDirect(conn, x, d.status, d.headers, d.body);
+        return;
+      case 'none':
+        this.reject(conn, x, 404, 'LPX_ROUTE_NONE', 'no route for this host and path');
+        return;
+      case 'refused':
+        this.reject(conn, x, 400, d.code, d.reason);
+        return;
+      case 'error': {
+        const err = d.error;
+        x.error = err.code;
+        x.errorDetail = err.message;
+        x.traceback = err.traceback ?? null;
+        this.observer.scriptError(err);
+        this.reject(conn, x, 500, err.code, 'the routing script failed for this request (see the proxy log)');
+      }
+    }
   }
 
-  /** decide for one request (the one Lua call); null when an answer was already sent. Sets x.target. */
-  private decide(conn: ClientConn, x: Exchange, url: string): RouteOutcome | null {
-    let rawHost = x.head.host;
-    if (url.charCodeAt(0) !== 47 /* "/" */) {
-      // absolute-form (a request meant for a forward proxy): its authority wins over Host
-      let u: URL | null = null;
-      if (/^http:\/\//i.test(url)) try { u = new URL(url); } catch { u = null; }
-      if (!u || u.username || u.password) {
-        this.reject(conn, x, 400, 'LPX_CLIENT_BAD_REQUEST', url === '*' ? 'asterisk-form requests (OPTIONS *) are not forwarded' : 'the request target must be a path ("/...") or an http:// URL');
-        return null;
-      }
-      // the Host header is replaced, but an invalid one is refused all the same
-      if (this.hosts.get(rawHost) === null) {
-        this.reject(conn, x, 400, 'LPX_CLIENT_BAD_REQUEST', 'invalid Host header');
-        return null;
-      }
-      // RFC 9112 3.2.2: the target's authority replaces the Host header, so the backend
-      // sees the host the request was routed by
-      rawHost = u.host;
-      x.hostOverride = u.host;
-      url = u.pathname + u.search;
-    }
-    const host = this.hosts.get(rawHost);
-    if (host === null) {
-      this.reject(conn, x, 400, 'LPX_CLIENT_BAD_REQUEST', 'invalid Host header');
-      return null;
-    }
-    const hostBytes = host.bytes;
-    x.hostBytes = hostBytes;
-    x.host = host.text;
-    let q = url.indexOf('?');
-    let path = q < 0 ? url : url.slice(0, q);
-    if (needsNormalizing(path)) {
-      // route and backend must see the same path: /x/../admin is /admin to both
-      const n = normalizePath(path);
-      if (n !== path) {
-        url = n + (q < 0 ? '' : url.slice(q));
-        q = q < 0 ? -1 : n.length;
-        path = n;
-      }
-    }
-    x.path = path;
-    let outcome: RouteOutcome;
-    try {
-      x.pathBytes = Buffer.from(path, 'latin1');
-      x.cfg.backendSet.beginRoute(); // failover follows this call's proxy.hash key, if any
-      watchdogProbe.request(hostBytes, x.pathBytes); // what the watchdog names if this call stalls the loop
-      outcome = x.cfg.route(hostBytes, x.pathBytes, x);
-    } catch (e) {
-      const err = isLpxError(e) ? e : new LpxError('LPX_ROUTE_ERROR', String((e as Error)?.message ?? e), { cause: e });
-      x.error = err.code;
-      x.errorDetail = err.message;
-      x.traceback = err.traceback ?? null;
-      x.decision = 'error';
-      this.observer.scriptError(err);
-      this.reject(conn, x, 500, err.code, 'the routing script failed for this request (see the proxy log)');
-      return null;
-    }
-    x.decision = outcome.kind === 'backend' ? 'forward' : outcome.kind;
-    x.target = outcome.kind === 'backend' && outcome.path !== null ? outcome.path + (q < 0 ? '' : url.slice(q)) : url;
-    return outcome;
-  }
-
-  // recent routed requests, as two rings (no allocation per request)
-  private readonly sampleHosts: Uint8Array[] = [];
-  private readonly samplePaths: Uint8Array[] = [];
+  // recent routed requests, as three rings (no allocation per request)
+  private readonly sampleHeads: RequestHead[] = [];
+  private readonly sampleClients: string[] = [];
+  private readonly sampleDecisions: Decision[] = [];
   private sampleAt = 0;
 
-  /** recent routed requests (up to 256), for dry-running a new script and measuring moved hosts */
-  recentSamples(): Array<{ host: Uint8Array; path: Uint8Array }> {
+  /** recent routed requests (up to 256, oldest first) with what the live script decided, for dry-running a new script */
+  recentSamples(): Sample[] {
     // oldest first: the ring from the next write position round to the last write
-    const n = this.sampleHosts.length;
-    const out: Array<{ host: Uint8Array; path: Uint8Array }> = [];
+    const n = this.sampleHeads.length;
+    const out: Sample[] = [];
     for (let k = 0; k < n; k++) {
       const i = (this.sampleAt + k) % n;
-      out.push({ host: this.sampleHosts[i], path: this.samplePaths[i] });
+      out.push({ head: this.sampleHeads[i], client: this.sampleClients[i], decision: this.sampleDecisions[i] });
     }
     return out;
   }
@@ -330,9 +284,11 @@ export class ProxyServer implements ConnOwner {
   /** a request is over (answered, failed, or its client left) */
   finish(x: Exchange): void {
     this.active--;
-    if (x.error === null && x.hostBytes !== null && x.pathBytes !== null) {
-      this.sampleHosts[this.sampleAt] = x.hostBytes;
-      this.samplePaths[this.sampleAt] = x.pathBytes;
+    const d = x.decision;
+    if (x.error === null && d !== null && d.kind !== 'refused' && d.kind !== 'error') {
+      this.sampleHeads[this.sampleAt] = x.head;
+      this.sampleClients[this.sampleAt] = x.client;
+      this.sampleDecisions[this.sampleAt] = d;
       this.sampleAt = (this.sampleAt + 1) & 255;
     }
     const ms = performance.now() - x.start;
@@ -346,7 +302,7 @@ export class ProxyServer implements ConnOwner {
         host: x.host,
         path: x.path,
         status: x.status,
-        route: x.decision,
+        route: logKind(x.decision),
         backend: x.backend?.name ?? null,
         ms,
         upstream_ms: x.upstreamMs,

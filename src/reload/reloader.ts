@@ -1,25 +1,22 @@
 /**
- * Hot reload: load the script into a fresh Lua state, validate it (the same checks as
- * `luaproxy check`, a dry run of route() on recent requests, and the script's own tests
- * when it has any), and only then swap it in, in one step. A refused script changes
- * nothing; the error is logged, kept for the admin API, and counted.
+ * Hot reload: load the script into a fresh Lua state, pass it through the gate
+ * (src/routing/gate.ts: its own tests), and hand it to the target, which dry-runs it on
+ * recent requests and swaps it in, in one step (one process), or has every worker do so
+ * in two phases (a cluster). A refused script changes nothing; the error is logged, kept
+ * for the admin API, and counted.
  *
  * Reloads are serialized: a trigger that arrives during a reload runs once after it.
  */
 import type { Config } from '../config/load.js';
 import type { Logger } from '../core/logger.js';
 import { LpxError, isLpxError } from '../core/errors.js';
+import { checkCandidate, type DryRun } from '../routing/gate.js';
 
-/** what the reloader swaps configs into (the proxy server, or a cluster primary) */
+/** what the reloader swaps configs into (a proxy process, or a cluster primary) */
 export interface ReloadTarget {
   readonly config: Config;
-  swap(next: Config): Promise<void>;
-}
-
-/** a recent request, kept to dry-run new scripts and to measure how many hosts move */
-export interface Sample {
-  host: Uint8Array;
-  path: Uint8Array;
+  /** dry-run `next` on recent requests and swap it in, or throw and change nothing */
+  swap(next: Config): Promise<DryRun>;
 }
 
 export interface ReloadResult {
@@ -47,15 +44,10 @@ export interface ReloadResult {
   unchanged?: boolean;
 }
 
-export type Validator = (cfg: Config) => void | Promise<void>;
-
 export interface ReloaderOptions {
   file: string;
   log: Logger;
   load: (file: string, previous: Config) => Config;
-  samples: () => Sample[];
-  /** extra checks a new config must pass (the script's own tests); throw to refuse */
-  validators?: Validator[];
   onResult?: (r: ReloadResult) => void;
 }
 
@@ -108,15 +100,15 @@ export class Reloader {
         this.opts.log.debug({ trigger, hash: old.hash }, `reload skipped (${trigger}): the script's files are unchanged`);
         return { ...base, ok: true, unchanged: true, version: this.version, hash: old.hash, durationMs: ms(t0) };
       }
-      const dry = dryRun(old, next, this.opts.samples());
-      for (const v of this.opts.validators ?? []) await v(next);
+      checkCandidate(next);
       stage = 'swap';
-      await this.target.swap(next);
+      const dry = await this.target.swap(next);
       this.version++;
       this.liveSince = base.at;
-      const r: ReloadResult = { ...base, ok: true, version: this.version, hash: next.hash, durationMs: ms(t0), moved: dry.moved, sampled: dry.sampled };
+      const moved = dry.compared ? dry.moved / dry.compared : 0;
+      const r: ReloadResult = { ...base, ok: true, version: this.version, hash: next.hash, durationMs: ms(t0), moved, sampled: dry.compared };
       this.counts.ok++;
-      const share = dry.sampled ? `${(dry.moved * 100).toFixed(1)}% of ${dry.sampled} recent host${dry.sampled === 1 ? '' : 's'} change backend` : 'no recent hosts to compare';
+      const share = dry.compared ? `${(moved * 100).toFixed(1)}% of ${dry.compared} recent host${dry.compared === 1 ? '' : 's'} change backend` : 'no recent hosts to compare';
       for (const w of next.warnings) this.opts.log.warn(w);
       this.opts.log.info({ reload: r, files: [...next.files.keys()] }, `reload: version ${this.version} live (${trigger}), hash ${next.hash}, ${r.durationMs} ms; ${share}`);
       return this.record(r);
@@ -149,61 +141,4 @@ export class Reloader {
 
 function ms(t0: number): number {
   return Math.round((performance.now() - t0) * 100) / 100;
-}
-
-const SYNTHETIC: Sample = { host: Buffer.from('example.com'), path: Buffer.from('/') };
-/** the dry run blocks the event loop: a few distinct requests, within a time budget, are enough */
-const DRY_RUN_MAX = 64;
-const DRY_RUN_MS = 250;
-
-type Decision = ReturnType<Config['route']>;
-
-function label(d: Decision): string {
-  return d.kind === 'backend' ? `backend:${d.name}` : d.kind === 'respond' ? `status:${d.status}` : 'none';
-}
-
-/**
- * Route recent requests (the newest first, each distinct host and path once, at most
- * DRY_RUN_MAX of them or DRY_RUN_MS of work) through the new script. Any
- * error refuses it: a route() that throws, exceeds its budget, or names a backend that
- * does not exist. Also reports the share of distinct recent hosts whose decision differs
- * from the old script's.
- */
-export function dryRun(old: Config, next: Config, samples: Sample[]): { moved: number; sampled: number } {
-  const all = samples.length ? samples : [SYNTHETIC];
-  const seen = new Set<string>();
-  /** host -> [old decision, new decision] of its most recent sample */
-  const byHost = new Map<string, [string | null, string]>();
-  const t0 = performance.now();
-  for (let i = all.length - 1; i >= 0 && seen.size < DRY_RUN_MAX; i--) {
-    if (seen.size > 0 && performance.now() - t0 > DRY_RUN_MS) break;
-    const s = all[i];
-    const host = Buffer.from(s.host.buffer, s.host.byteOffset, s.host.length).toString('latin1');
-    const path = Buffer.from(s.path.buffer, s.path.byteOffset, s.path.length).toString('latin1');
-    const key = `${host}\0${path}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    // route() sees a plain GET for the sample; scripts that read req get real values
-    const req = { method: 'GET', url: path, headers: { host }, socket: { remoteAddress: '127.0.0.1' } };
-    let b: Decision;
-    try {
-      b = next.route(s.host, s.path, req);
-    } catch (e) {
-      const err = e as Error & { where?: string; traceback?: string };
-      const msg = `${err.message} (dry run of route(${JSON.stringify(host)}, ${JSON.stringify(path)}) on a recent request)`;
-      throw new LpxError(isLpxError(e) ? e.code : 'LPX_ROUTE_ERROR', msg, { cause: e, where: err.where, traceback: err.traceback });
-    }
-    if (!samples.length || byHost.has(host)) continue;
-    let a: string | null;
-    try { a = label(old.route(s.host, s.path, req)); } catch { a = null; }
-    byHost.set(host, [a, label(b)]);
-  }
-  let moved = 0;
-  let compared = 0;
-  for (const [a, b] of byHost.values()) {
-    if (a === null) continue;
-    compared++;
-    if (a !== b) moved++;
-  }
-  return { moved: compared ? moved / compared : 0, sampled: compared };
 }

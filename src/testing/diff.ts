@@ -7,7 +7,8 @@
  */
 import fs from 'node:fs';
 import { LpxError } from '../core/errors.js';
-import { RoutingScript, type RouteResult } from './routing.js';
+import { RoutingScript } from '../routing/routing-script.js';
+import { destination } from '../core/decision.js';
 
 export interface SampleRequest {
   host: string;
@@ -64,26 +65,11 @@ export function generatedSample(n = 10_000): SampleRequest[] {
   return Array.from({ length: n }, (_, i) => ({ host: `site${i + 1}.example.com`, path: '/' }));
 }
 
-export function target(r: RouteResult): string {
-  switch (r.kind) {
-    case 'backend': return r.backend;
-    case 'respond': return `answer ${r.status}`;
-    case 'none': return 'no route (404)';
-    case 'invalid_host': return 'invalid host (400)';
-  }
-}
-
 export function diffScripts(oldFile: string, newFile: string, sample: SampleRequest[], opts: { seed?: number } = {}): DiffResult {
   if (sample.length === 0) throw new LpxError('LPX_CLI_USAGE', 'the sample of requests is empty');
   const a = RoutingScript.load(oldFile, { seed: opts.seed });
   const b = RoutingScript.load(newFile, { seed: opts.seed });
-  const dest = (s: RoutingScript, r: SampleRequest): string => {
-    try {
-      return target(s.route(r.host, r.path));
-    } catch {
-      return 'error';
-    }
-  };
+  const dest = (s: RoutingScript, r: SampleRequest): string => destination(s.decide(r.host, r.path).decision);
   const before = new Map<string, number>();
   const after = new Map<string, number>();
   const examples: DiffResult['examples'] = [];

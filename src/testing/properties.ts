@@ -4,9 +4,9 @@
  * a host name that appears inside the path (the hosting platform's
  * /user/<name>/webapps/<domain>/reload URL); and every backend name route returns exists.
  */
-import { RoutingScript } from './routing.js';
-import { target, type SampleRequest } from './diff.js';
-import { isLpxError } from '../core/errors.js';
+import { RoutingScript } from '../routing/routing-script.js';
+import type { SampleRequest } from './diff.js';
+import { destination } from '../core/decision.js';
 
 export interface PropertyProblem {
   host: string;
@@ -24,11 +24,9 @@ export function checkHostProperties(file: string, sample: SampleRequest[], opts:
   const problems: PropertyProblem[] = [];
   const limit = opts.limit ?? 20;
   const dest = (host: string, path: string): { to?: string; error?: string } => {
-    try {
-      return { to: target(s.route(host, path)) };
-    } catch (e) {
-      return { error: isLpxError(e, 'LPX_ROUTE_NO_BACKEND') ? `a backend that does not exist: ${(e as Error).message}` : (e as Error).message };
-    }
+    const { decision: d } = s.decide(host, path);
+    if (d.kind !== 'error') return { to: destination(d) };
+    return { error: d.error.code === 'LPX_ROUTE_NO_BACKEND' ? `a backend that does not exist: ${d.error.message}` : d.error.message };
   };
   for (const r of sample) {
     if (problems.length >= limit) break;

@@ -14,11 +14,12 @@ import { TestState, LuaCallable, type HostArg } from '../lua/test-state.js';
 import type { LuaPlain } from '../lua/values.js';
 import { displayPath } from '../core/display-path.js';
 import type { BudgetLimits } from '../lua/budget.js';
-import { parseCase, runCase, routeOutcome, returnedText, type RouteCase } from './cases.js';
-import { compare, deepEqual } from './expect.js';
-import { entryLines } from './locate-cases.js';
-import { conventionalTestFiles, runOwnTests } from './own-tests.js';
-import { luaTable, RoutingScript, type RouteRequest } from './routing.js';
+import { parseCase, runCase, checkRoute, type RouteCase } from '../routing/cases.js';
+import { deepEqual } from '../routing/expect.js';
+import { entryLines } from '../routing/locate-cases.js';
+import { conventionalTestFiles, runOwnTests } from '../routing/own-tests.js';
+import { RoutingScript, type RouteRequest } from '../routing/routing-script.js';
+import { luaTable } from '../core/decision.js';
 import { loadConfig } from '../config/load.js';
 
 export interface Failure {
@@ -184,10 +185,8 @@ export function runTestFile(file: string, opts: RunOptions = {}, coverage?: Line
     const h = str(host, 'expect_route: host');
     const pathArg = p === undefined || p === null ? '/' : str(p, 'expect_route: path');
     if (expected instanceof LuaCallable) throw new Error('expect_route: the expectation cannot be a function');
-    const o = routeOutcome(s, h, pathArg, request(req));
-    const q = pathArg.indexOf('?');
-    const miss = compare(expected ?? null, q < 0 ? pathArg : pathArg.slice(0, q), o);
-    if (miss) fail(where, { message: `route(${JSON.stringify(h)}, ${JSON.stringify(pathArg)})`, ...miss, returned: returnedText(o), traceback: (o.error as LpxError | undefined)?.traceback });
+    const miss = checkRoute(s, h, pathArg, request(req), expected ?? null);
+    if (miss) fail(where, { message: `route(${JSON.stringify(h)}, ${JSON.stringify(pathArg)})`, ...miss });
   });
   state.define('eq', ([actual, expected, msg], where) => {
     if (!deepEqual(plainOf(actual), plainOf(expected))) {

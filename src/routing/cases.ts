@@ -6,8 +6,9 @@
  */
 import { LpxError } from '../core/errors.js';
 import type { LuaPlain } from '../lua/values.js';
-import { checkExpectation, compare, type Mismatch, type Outcome } from './expect.js';
-import { luaResult, type RouteRequest, type RoutingScript } from './routing.js';
+import { checkExpectation, compare, type Mismatch } from './expect.js';
+import { luaResult } from '../core/decision.js';
+import type { RouteRequest, RoutingScript } from './routing-script.js';
 
 export interface RouteCase {
   name: string;
@@ -93,21 +94,14 @@ export function runCase(script: RoutingScript, c: RouteCase): CaseFailure | null
   for (const n of c.down) script.down(n);
   for (const n of c.drained) script.drain(n);
   for (const [n, w] of Object.entries(c.weights)) script.weight(n, w);
-  const outcome = routeOutcome(script, c.host, c.path, c.request);
-  const q = c.path.indexOf('?');
-  const miss = compare(c.expect, q < 0 ? c.path : c.path.slice(0, q), outcome);
+  return checkRoute(script, c.host, c.path, c.request, c.expect);
+}
+
+/** route one request through the script and compare the decision with `expected`; null when it meets it */
+export function checkRoute(script: RoutingScript, host: string, path: string, request: RouteRequest, expected: LuaPlain): CaseFailure | null {
+  const { decision, call } = script.decide(host, path, request);
+  // without a rewrite, the backend gets the path route saw
+  const miss = compare(expected, call.path, decision);
   if (!miss) return null;
-  return { ...miss, returned: returnedText(outcome), traceback: (outcome.error as { traceback?: string } | undefined)?.traceback };
-}
-
-export function routeOutcome(script: RoutingScript, host: string, path: string, request: RouteRequest): Outcome {
-  try {
-    return { result: script.route(host, path, request) };
-  } catch (e) {
-    return { error: e as Error };
-  }
-}
-
-export function returnedText(o: Outcome): string {
-  return o.error ? `(error) ${o.error.message}` : luaResult(o.result);
+  return { ...miss, returned: luaResult(decision), traceback: decision.kind === 'error' ? decision.error.traceback : undefined };
 }

@@ -7,10 +7,7 @@
  */
 import { LpxError } from '../core/errors.js';
 import type { LuaPlain } from '../lua/values.js';
-import { describeResult, luaTable, type RouteResult } from './routing.js';
-
-/** what came of calling route: a result, or the error it raised */
-export type Outcome = { result: RouteResult; error?: undefined } | { result?: undefined; error: Error };
+import { describe, luaTable, toResult, type Decision } from '../core/decision.js';
 
 export interface Mismatch {
   expected: string;
@@ -47,22 +44,18 @@ export function describeExpected(exp: LuaPlain): string {
   return parts.join(', ');
 }
 
-export function describeOutcome(o: Outcome): string {
-  return o.error ? `an error: ${o.error.message}` : describeResult(o.result);
-}
-
 /** null when the outcome meets the expectation; `requestPath` is what the backend sees without a rewrite */
-export function compare(exp: LuaPlain, requestPath: string, o: Outcome): Mismatch | null {
+export function compare(exp: LuaPlain, requestPath: string, d: Decision): Mismatch | null {
   checkExpectation(exp);
-  const miss = (): Mismatch => ({ expected: describeExpected(exp), actual: describeOutcome(o) });
-  if (typeof exp === 'string') return o.result?.kind === 'backend' && o.result.backend === exp ? null : miss();
-  if (exp === false) return o.result?.kind === 'none' ? null : miss();
+  const miss = (): Mismatch => ({ expected: describeExpected(exp), actual: describe(d) });
+  if (typeof exp === 'string') return d.kind === 'backend' && d.name === exp ? null : miss();
+  if (exp === false) return d.kind === 'none' ? null : miss();
   const e = exp as Record<string, LuaPlain>;
   if (e.error !== undefined) {
-    return o.error && o.error.message.includes(String(e.error)) ? null : miss();
+    return d.kind === 'error' && d.error.message.includes(String(e.error)) ? null : miss();
   }
-  const r = o.result;
-  if (!r) return miss();
+  if (d.kind === 'error') return miss();
+  const r = toResult(d);
   if (e.backend !== undefined && !(r.kind === 'backend' && r.backend === e.backend)) return miss();
   if (e.path !== undefined && !(r.kind === 'backend' && (r.path ?? requestPath) === e.path)) return miss();
   if (e.status !== undefined) {

@@ -12,7 +12,7 @@ import type { LuaPlain } from '../lua/values.js';
 import { displayPath } from '../core/display-path.js';
 import { parseCase, runCase, type RouteCase, type CaseFailure } from './cases.js';
 import { entryLines } from './locate-cases.js';
-import { RoutingScript } from './routing.js';
+import { RoutingScript } from './routing-script.js';
 import type { LineCoverage } from '../lua/coverage.js';
 
 export interface OwnCase {
@@ -58,7 +58,7 @@ export function runOwnTests(cfg: Config, opts: { coverage?: LineCoverage; seed?:
   const rows = ownTestCases(cfg);
   if (rows.length === 0) return [];
   const start = performance.now();
-  const script = RoutingScript.load(cfg.file, { source: cfg.files.get(cfg.file), coverage: opts.coverage, seed: opts.seed });
+  const script = RoutingScript.load(cfg.file, { sources: cfg.files, coverage: opts.coverage, seed: opts.seed });
   return rows.map((own, i) => {
     // a reload runs these in the live process: every row has its budget, and the run as a whole has one too
     if (opts.timeMs !== undefined && performance.now() - start > opts.timeMs) {

@@ -1,0 +1,78 @@
+/**
+ * The gate every script passes to go live, wherever it comes from: start-up (one process
+ * or a cluster primary), a reload (file, SIGHUP, admin API), a cluster worker's prepare,
+ * and `luaproxy check`. A loaded candidate must pass its own tests (run against a fresh
+ * copy) and a dry run of recent requests (replayed through another fresh copy). So the
+ * live script runs nothing extra, and the candidate goes live exactly as it loaded: not
+ * one route() call has touched its state.
+ */
+import { loadConfig, type Config } from '../config/load.js';
+import { LpxError } from '../core/errors.js';
+import { destination, type Decision } from '../core/decision.js';
+import { RouteCall, requestSource, type RequestSource } from './call.js';
+import { decide } from './decide.js';
+import { validateOwnTests } from './own-tests.js';
+
+/** a recent request, kept to dry-run new scripts and to measure how many hosts move */
+export interface Sample {
+  head: RequestSource;
+  client: string;
+  /** what the live script decided for it */
+  decision: Decision | null;
+}
+
+/** what a dry run found: of `compared` distinct recent hosts, `moved` would change destination */
+export interface DryRun {
+  moved: number;
+  compared: number;
+}
+
+/** the dry run blocks the event loop: a few distinct requests, within a time budget, are enough */
+const DRY_RUN_MAX = 64;
+const DRY_RUN_MS = 250;
+const MADE_UP: Sample = { head: requestSource('GET', '/', 'example.com'), client: '127.0.0.1', decision: null };
+
+/** a start-up or `check`: the script's own tests, then one made-up request */
+export function admit(cfg: Config): DryRun {
+  checkCandidate(cfg);
+  return dryRun(cfg, []);
+}
+
+/** what a candidate must pass wherever it comes from: its own tests (LPX_RELOAD_REFUSED at the first failing row) */
+export function checkCandidate(cfg: Config): void {
+  validateOwnTests(cfg);
+}
+
+/**
+ * Replay recent requests (the newest first, each distinct Host and target once, at most
+ * DRY_RUN_MAX of them or DRY_RUN_MS of work; one made-up request when there are none)
+ * through a fresh copy of the candidate. Any error refuses it: a route() that throws,
+ * exceeds its budget, or names a backend that does not exist. Also counts the distinct
+ * recent hosts whose destination differs from what the live script decided for them.
+ */
+export function dryRun(next: Config, samples: readonly Sample[]): DryRun {
+  // a copy of exactly the candidate's bytes, sharing its view of backend health
+  const probe = loadConfig(next.file, { sources: next.files, previous: next, log: () => {} });
+  const all = samples.length ? samples : [MADE_UP];
+  const seen = new Set<string>();
+  /** host -> [live destination, candidate destination] of its most recent sample */
+  const byHost = new Map<string, [string, string]>();
+  const t0 = performance.now();
+  for (let i = all.length - 1; i >= 0 && seen.size < DRY_RUN_MAX; i--) {
+    if (seen.size > 0 && performance.now() - t0 > DRY_RUN_MS) break;
+    const s = all[i];
+    const key = `${s.head.method} ${s.head.host ?? ''}\0${s.head.target}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const call = new RouteCall(s.head, s.client);
+    const d = decide(probe, call);
+    if (d.kind === 'error') {
+      const err = d.error;
+      throw new LpxError(err.code, `${err.message} (dry run of route(${JSON.stringify(call.host)}, ${JSON.stringify(call.path)}) on a recent request)`, { cause: err, where: err.where, traceback: err.traceback });
+    }
+    if (s.decision !== null && !byHost.has(call.host)) byHost.set(call.host, [destination(s.decision), destination(d)]);
+  }
+  let moved = 0;
+  for (const [a, b] of byHost.values()) if (a !== b) moved++;
+  return { moved, compared: byHost.size };
+}

@@ -1,0 +1,101 @@
+import { describe, it, expect, afterAll, beforeAll } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { startProxy, type TestProxy } from './helpers/proxy.js';
+import { raw } from './helpers/http.js';
+import { loadRouting } from '../src/routing/routing-script.js';
+import { RouteCall } from '../src/routing/call.js';
+import { decide } from '../src/routing/decide.js';
+import { runTests } from '../src/testing/runner.js';
+
+// route() writes back everything it saw, so every entry point can be compared byte for byte
+const SCRIPT = `
+backends = { { name = "app", url = "http://127.0.0.1:9" } }
+log = { access = false }
+function route(host, path, req)
+  local hs = {}
+  for k, v in pairs(req.headers) do hs[#hs + 1] = k .. "=" .. (type(v) == "table" and table.concat(v, ",") or v) end
+  table.sort(hs)
+  return { status = 200, body = table.concat({ host, path, req.method, req.url, tostring(req.query), req.client, table.concat(hs, ";") }, "|") }
+end
+`;
+
+interface Case { name: string; host: string; target: string; method: string; headers: Array<[string, string]> }
+const CASES: Case[] = [
+  // the issue's example: dot segments and an encoded unreserved byte, a port, upper case
+  { name: 'dot segments and %61', host: 'A.Example:80', target: '/x/../%61dmin?q=1', method: 'GET', headers: [['X-A', '1']] },
+  { name: 'trailing dot, no query', host: 'shop.example.com.', target: '/cart/./items', method: 'POST', headers: [['Content-Type', 'text/plain']] },
+  { name: 'absolute form wins over Host', host: 'other.example', target: 'http://B.Example/p/%7euser?x=%41', method: 'GET', headers: [] },
+  { name: 'encoded reserved byte kept, empty query', host: 'c.example', target: '/a%2Fb?', method: 'DELETE', headers: [['Accept', '*/*']] },
+];
+
+function wireRequest(c: Case): string {
+  const lines = [`${c.method} ${c.target} HTTP/1.1`, `Host: ${c.host}`, ...c.headers.map(([k, v]) => `${k}: ${v}`)];
+  if (c.method === 'POST') lines.push('Content-Length: 0');
+  return lines.join('\r\n') + '\r\nConnection: close\r\n\r\n';
+}
+
+describe('one routing seam: every entry point gives route() exactly what production gives it', () => {
+  let p: TestProxy;
+  let file: string;
+  const live = new Map<string, string>();
+  beforeAll(async () => {
+    p = await startProxy(SCRIPT);
+    file = p.file;
+    for (const c of CASES) {
+      const res = await raw(p.port, wireRequest(c));
+      expect(res.startsWith('HTTP/1.1 200'), res).toBe(true);
+      live.set(c.name, res.slice(res.indexOf('\r\n\r\n') + 4));
+    }
+  });
+  afterAll(async () => { await p?.close(); });
+
+  // Content-Length and Connection are framing the test API has no use for: compare the rest
+  const withoutFraming = (body: string) => {
+    const at = body.lastIndexOf('|') + 1;
+    return body.slice(0, at) + body.slice(at).split(';').filter((h) => h !== 'connection=close' && h !== 'content-length=0').join(';');
+  };
+
+  it('the proxy answers what route saw (normalized host and path, url as sent)', () => {
+    expect(live.get(CASES[0].name)).toBe('a.example|/admin|GET|/x/../%61dmin?q=1|q=1|127.0.0.1|connection=close;host=A.Example:80;x-a=1');
+    expect(live.get(CASES[2].name)).toBe('b.example|/p/~user|GET|/p/%7euser?x=%41|x=%41|127.0.0.1|connection=close;host=other.example');
+  });
+
+  it('loadRouting().route() (the TS test API)', () => {
+    const r = loadRouting(file);
+    for (const c of CASES) {
+      const got = r.route(c.host, c.target, { method: c.method, headers: Object.fromEntries(c.headers) });
+      expect(got.kind, c.name).toBe('respond');
+      expect(got.kind === 'respond' && got.body, c.name).toBe(withoutFraming(live.get(c.name)!));
+    }
+  });
+
+  it('`luaproxy route --json`', () => {
+    const bin = path.resolve(import.meta.dirname, '../bin/luaproxy.js');
+    for (const c of CASES) {
+      const args = [bin, 'route', file, c.host, c.target, '-X', c.method, '--json', ...c.headers.flatMap(([k, v]) => ['-H', `${k}: ${v}`])];
+      const out = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 20_000 });
+      expect(out.status, out.stderr).toBe(0);
+      expect(JSON.parse(out.stdout).decision.body, c.name).toBe(withoutFraming(live.get(c.name)!));
+    }
+  });
+
+  it('the Lua test API (luaproxy test)', async () => {
+    const rows = CASES.map((c) => `  eq(route(${JSON.stringify(c.host)}, ${JSON.stringify(c.target)}, { method = ${JSON.stringify(c.method)}, headers = { ${c.headers.map(([k, v]) => `[${JSON.stringify(k)}] = ${JSON.stringify(v)}`).join(', ')} } }).body, ${JSON.stringify(withoutFraming(live.get(c.name)!))})`);
+    const t = path.join(path.dirname(file), 'config_test.lua');
+    fs.writeFileSync(t, `test("the same as the proxy", function()\n${rows.join('\n')}\nend)\n`);
+    const r = await runTests([t], { script: file });
+    expect(r.failed, JSON.stringify(r.files, null, 1)).toBe(0);
+    expect(r.passed).toBe(1);
+  });
+
+  it("a reload's dry run replays the proxy's own recent requests as they came", () => {
+    const samples = p.running.server.recentSamples();
+    expect(samples.length).toBe(CASES.length);
+    samples.forEach((s, i) => {
+      const d = decide(p.running.config, new RouteCall(s.head, s.client));
+      expect(d.kind === 'respond' && d.body?.toString('latin1')).toBe(live.get(CASES[i].name));
+    });
+  });
+});
