@@ -6,16 +6,14 @@
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from './config/load.js';
 import { ProxyServer, type ProxyObserver } from './proxy/server.js';
-import { Reloader, type ReloadResult } from './reload/reloader.js';
-import { FileWatcher } from './reload/watch.js';
-import { admit, dryRun } from './routing/gate.js';
+import type { Reloader, ReloadResult } from './reload/reloader.js';
+import { dryRun } from './routing/gate.js';
 import type { Logger } from './core/logger.js';
 import { HealthChecker } from './health/checker.js';
 import { PassiveHealth } from './health/passive.js';
 import { ProxyMetrics } from './admin/metrics.js';
-import { AdminServer, assertAdminSafe, localSource } from './admin/server.js';
-import { LpxError } from './core/errors.js';
-import { parseHostPort } from './config/load.js';
+import { localSource, type AdminServer } from './admin/server.js';
+import { scriptLogger, loadToStart, adminAddress, wireReloads, handleSignals, openAdmin } from './wiring.js';
 import { Watchdog } from './watchdog/watchdog.js';
 import { watchdogProbe } from './watchdog/probe.js';
 import { installDebugFreeze } from './watchdog/debug-freeze.js';
@@ -66,21 +64,6 @@ export interface Running {
   stop(deadlineMs?: number): Promise<{ forced: boolean }>;
 }
 
-export function scriptLogger(log: Logger): (level: string, msg: string, where: string) => void {
-  return (level, msg, where) => (log as unknown as Record<string, (o: object, m: string) => void>)[level]?.call(log, { script: where }, msg);
-}
-
-/** log uncaught errors before anything else happens, then exit non-zero (never die quietly) */
-export function installProcessHandlers(log: Logger): void {
-  process.on('uncaughtException', (e) => {
-    log.fatal({ err: e }, `uncaught exception: ${e.message}`);
-    log.flush?.();
-    process.exit(70);
-  });
-  process.on('unhandledRejection', (e) => {
-    log.error({ err: e }, `unhandled rejection: ${(e as Error)?.message ?? e}`);
-  });
-}
 
 export async function start(opts: StartOptions): Promise<Running> {
   const log = opts.log;
@@ -91,15 +74,10 @@ export async function start(opts: StartOptions): Promise<Running> {
     log.error({ bytes, limit: c.settings.script.state_size }, `${displayPath(c.file)}: the script's Lua state grew to about ${Math.round(bytes / 1048576)} MB across requests, past script.state_size (${Math.round(c.settings.script.state_size / 1048576)} MB): data kept in globals or upvalues only grows? Reloading the script from its file`);
     void reloader.reload('state-size');
   };
-  const cfg = loadConfig(opts.file, { log: fromScript, source: opts.source, onStateOversize });
-  // the same gate as a reload: a script whose own tests fail does not start (a cluster worker boots a version its primary admitted)
-  if (!opts.admitted) admit(cfg);
+  // the same gate as a reload: a script whose own tests fail does not start
+  const cfg = loadToStart(opts.file, log, { source: opts.source, onStateOversize, admitted: opts.admitted });
   if (opts.followLogLevel) log.level = cfg.settings.log.level;
-  for (const w of cfg.warnings) log.warn(w);
-  const adminAt = opts.admin === false ? null : opts.admin ?? cfg.settings.admin.listen;
-  const adminListen = adminAt ? parseHostPort(adminAt) : null;
-  if (adminAt && !adminListen) throw new LpxError('LPX_ADMIN_LISTEN', `admin listen address: expected "host:port", got ${JSON.stringify(adminAt)}`);
-  if (adminListen) assertAdminSafe(adminListen, opts.adminToken || cfg.settings.admin.token);
+  const adminListen = adminAddress(opts.admin, cfg, opts.adminToken);
   // metrics are only kept when something can scrape them
   const metrics = adminListen || opts.keepMetrics ? new ProxyMetrics() : null;
   const health: HealthChecker = new HealthChecker({
@@ -119,7 +97,6 @@ export async function start(opts: StartOptions): Promise<Running> {
   watchdog?.configure(cfg.settings.watchdog.kill_after);
   log.info({ listen: `${address.address}:${address.port}`, backends: cfg.backends.map((b) => `${b.name}=${b.url}`), version: 1, hash: cfg.hash }, `luaproxy listening on ${address.address}:${address.port}`);
 
-  const watcher = new FileWatcher(() => void reloader.reload('file'));
   const target = {
     get config() { return server.config; },
     async swap(next: Config) {
@@ -128,12 +105,13 @@ export async function start(opts: StartOptions): Promise<Running> {
       return dry;
     },
   };
-  const reloader = new Reloader(target, {
+  const { reloader, watcher }: { reloader: Reloader; watcher: { close(): void } } = wireReloads({
     file: opts.file,
     log,
+    target,
+    watch: opts.watch !== false,
     load: (file, previous) => loadConfig(file, { previous, log: fromScript, onStateOversize }),
     onResult: (r) => {
-      if (opts.watch !== false) watcher.watch(server.config.files.keys());
       health.sync();
       metrics?.reload(r);
       if (r.ok) admin?.noteReload();
@@ -143,15 +121,13 @@ export async function start(opts: StartOptions): Promise<Running> {
       opts.onReload?.(r);
     },
   });
-  if (opts.watch !== false) watcher.watch(cfg.files.keys());
-
   let stopping: Promise<{ forced: boolean }> | null = null;
-  const onHup = () => void reloader.reload('SIGHUP');
+  let unhook: (() => void) | null = null;
   const stop = (deadlineMs?: number) => {
     stopping ??= (async () => {
       watcher.close();
       health.stop();
-      if (opts.signals) process.removeListener('SIGHUP', onHup);
+      unhook?.();
       const done = await server.close(deadlineMs);
       await admin?.close();
       metrics?.close();
@@ -161,17 +137,12 @@ export async function start(opts: StartOptions): Promise<Running> {
     return stopping;
   };
   if (opts.signals) {
-    process.on('SIGHUP', onHup);
-    const shutdown = (sig: string) => {
-      log.info({ signal: sig, inflight: server.active }, `${sig}: shutting down gracefully (deadline ${server.config.settings.timeouts.shutdown}s)`);
-      void stop().then(({ forced }) => {
-        log.info({ forced }, forced ? 'shutdown deadline passed; closed the remaining connections' : 'all requests finished; bye');
-        log.flush?.();
-        setImmediate(() => process.exit(0));
-      });
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
+    unhook = handleSignals(log, {
+      reload: () => void reloader.reload('SIGHUP'),
+      stop: async () => ((await stop()).forced ? 'shutdown deadline passed; closed the remaining connections' : 'all requests finished; bye'),
+      deadline: () => server.config.settings.timeouts.shutdown,
+      stopping: () => `shutting down gracefully, ${server.active} requests in flight`,
+    });
   }
 
   let admin: AdminServer | null = null;
@@ -188,15 +159,7 @@ export async function start(opts: StartOptions): Promise<Running> {
   };
   metrics?.attach(running);
   if (metrics && adminListen) {
-    admin = new AdminServer(running, localSource(running, metrics), { listen: adminListen, log, token: opts.adminToken, fixedListen: Boolean(opts.admin) });
-    try {
-      await admin.listen();
-    } catch (e) {
-      admin = null;
-      await stop(0);
-      throw e;
-    }
-    log.info({ admin: admin.where }, `admin listening on http://${admin.where}/ (metrics at /metrics, status at /status)`);
+    admin = await openAdmin(running, localSource(running, metrics), { listen: adminListen, log, token: opts.adminToken, fixedListen: Boolean(opts.admin), what: '' }, () => stop(0));
   }
   return running;
 }

@@ -16,7 +16,7 @@ describe('uncaught errors are logged before the process exits', () => {
     expect(fs.existsSync(path.join(root, 'dist/app.js')), 'dist/ is missing: run npm run build').toBe(true);
     const code = `
       import { createLogger } from './dist/core/logger.js';
-      import { installProcessHandlers } from './dist/app.js';
+      import { installProcessHandlers } from './dist/wiring.js';
       const log = createLogger({ pretty: false });
       installProcessHandlers(log);
       log.info('up');

@@ -6,15 +6,13 @@
  * to every worker, and replaces a worker that dies, loudly. It serves no traffic itself.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { loadConfig, parseHostPort, type Config } from '../config/load.js';
-import { AdminServer, assertAdminSafe } from '../admin/server.js';
+import { loadConfig, type Config } from '../config/load.js';
+import type { AdminServer } from '../admin/server.js';
 import { ClusterAdmin } from './admin.js';
-import { scriptLogger } from '../app.js';
-import { Reloader, type ReloadResult } from '../reload/reloader.js';
-import { FileWatcher } from '../reload/watch.js';
+import type { Reloader, ReloadResult } from '../reload/reloader.js';
 import { HealthChecker } from '../health/checker.js';
-import { admit } from '../routing/gate.js';
 import { LpxError } from '../core/errors.js';
+import { scriptLogger, loadToStart, adminAddress, wireReloads, handleSignals, openAdmin } from '../wiring.js';
 import type { Logger } from '../core/logger.js';
 import { twoPhase, type Participant, type PrepareResult } from './coordinator.js';
 import type { DryRun } from '../routing/gate.js';
@@ -67,14 +65,9 @@ export interface ClusterHandle {
 export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
   const log = opts.log.child({ role: 'primary' });
   const fromScript = scriptLogger(log);
-  let config = loadConfig(opts.file, { log: fromScript });
-  for (const w of config.warnings) log.warn(w);
-  admit(config);
+  let config = loadToStart(opts.file, log);
   // the admin listener lives here and shows the whole cluster; refuse an unsafe one before forking
-  const adminAt = opts.admin ?? config.settings.admin.listen;
-  const adminListen = adminAt ? parseHostPort(adminAt) : null;
-  if (adminAt && !adminListen) throw new LpxError('LPX_ADMIN_LISTEN', `admin listen address: expected "host:port", got ${JSON.stringify(adminAt)}`);
-  if (adminListen) assertAdminSafe(adminListen, opts.adminToken || config.settings.admin.token);
+  const adminListen = adminAddress(opts.admin, config, opts.adminToken);
   let version = 1;
   let committedSource = sourceOf(config);
   const slots: Slot[] = Array.from({ length: opts.workers }, (_, i) => ({ id: i + 1, worker: null, pid: 0, ready: false, deaths: 0, startedAt: 0, version: 0, restarts: 0 }));
@@ -185,18 +178,17 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
     },
   };
 
-  const watcher = new FileWatcher(() => void reloader.reload('file'));
-  const reloader = new Reloader(target, {
+  const { reloader, watcher }: { reloader: Reloader; watcher: { close(): void } } = wireReloads({
     file: opts.file,
     log,
+    target,
+    watch: opts.watch !== false,
     load: (file, previous) => loadConfig(file, { previous, log: fromScript }),
     onResult: (r: ReloadResult) => {
-      if (opts.watch !== false) watcher.watch(config.files.keys());
       clusterAdmin.reload(r);
       if (r.ok) admin?.noteReload();
     },
   });
-  if (opts.watch !== false) watcher.watch(config.files.keys());
 
   // the admin listener's view of the cluster: the primary's version and reloads, the workers over IPC
   const askAll = async (make: (id: number) => ToWorker): Promise<Array<{ worker: number; data: unknown }>> => {
@@ -246,29 +238,16 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
   };
 
   if (adminListen) {
-    admin = new AdminServer(reloaderTarget, clusterAdmin, { listen: adminListen, log, token: opts.adminToken, fixedListen: Boolean(opts.admin) });
-    try {
-      await admin.listen();
-    } catch (e) {
-      admin = null;
-      await stop();
-      throw e;
-    }
-    log.info({ admin: admin.where }, `admin listening on http://${admin.where}/ for the whole cluster (metrics at /metrics, status at /status)`);
+    admin = await openAdmin(reloaderTarget, clusterAdmin, { listen: adminListen, log, token: opts.adminToken, fixedListen: Boolean(opts.admin), what: ' for the whole cluster' }, stop);
   }
 
   if (opts.signals) {
-    process.on('SIGHUP', () => void reloader.reload('SIGHUP'));
-    const shutdown = (sig: string) => {
-      log.info({ signal: sig }, `${sig}: stopping the workers gracefully (deadline ${config.settings.timeouts.shutdown}s)`);
-      void stop().then(() => {
-        log.info('all workers stopped; bye');
-        log.flush?.();
-        setImmediate(() => process.exit(0));
-      });
-    };
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
-    process.on('SIGINT', () => shutdown('SIGINT'));
+    handleSignals(log, {
+      reload: () => void reloader.reload('SIGHUP'),
+      stop: async () => { await stop(); return 'all workers stopped; bye'; },
+      deadline: () => config.settings.timeouts.shutdown,
+      stopping: () => 'stopping the workers gracefully',
+    });
   }
 
   return {

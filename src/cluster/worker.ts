@@ -6,7 +6,8 @@
  * gracefully when the primary says so or goes away.
  */
 import { loadConfig, type Config } from '../config/load.js';
-import { start, scriptLogger, type Running } from '../app.js';
+import { start, type Running } from '../app.js';
+import { scriptLogger } from '../wiring.js';
 import { dryRun } from '../routing/gate.js';
 import { isLpxError } from '../core/errors.js';
 import { buildStatus } from '../admin/status.js';

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { createLogger } from '../core/logger.js';
 import { loadConfig } from '../config/load.js';
 import { startDemoBackend } from '../demo.js';
-import { start, installProcessHandlers } from '../app.js';
+import { start } from '../app.js';
+import { installProcessHandlers } from '../wiring.js';
 
 export const DEMO_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/demo.lua');
 

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { createLogger } from '../core/logger.js';
 import cluster from 'node:cluster';
 import os from 'node:os';
-import { start, installProcessHandlers } from '../app.js';
+import { start } from '../app.js';
+import { installProcessHandlers } from '../wiring.js';
 import { runPrimary, parseWorkers } from '../cluster/primary.js';
 import { runWorker } from '../cluster/worker.js';
 
