@@ -1,7 +1,8 @@
 /**
  * The `luaproxy` command line (commander). Each command lives in src/commands/; this
  * file only assembles them and turns any error into one clear line and a non-zero exit
- * (the full detail with --verbose).
+ * (the full detail with --verbose): an LpxError's exit code is its catalog entry's (2 for
+ * LPX_CLI_USAGE), any other error's is 1.
  */
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
@@ -62,6 +63,6 @@ export async function main(argv = process.argv): Promise<void> {
         process.stderr.write(`caused by: ${c instanceof Error ? c.stack ?? c.message : String(c)}\n`);
       }
     }
-    process.exitCode = 1;
+    process.exitCode = isLpxError(err) ? err.exit : 1;
   }
 }

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { Command } from 'commander';
 import { loadConfig, parseHostPort } from '../config/load.js';
-import { LpxError } from '../core/errors.js';
+import { LpxError, isLpxError } from '../core/errors.js';
 import type { ReloadResult } from '../reload/reloader.js';
 
 interface ReloadCliOptions {
@@ -63,7 +63,8 @@ function target(file: string | undefined, o: ReloadCliOptions): { host: string; 
       cfg = loadConfig(file, { log: () => {} });
     } catch (e) {
       if (listen === null) {
-        throw new LpxError('LPX_CLI_USAGE', `cannot read admin.listen from ${file}, so there is no proxy to ask (give --admin HOST:PORT); the script is broken and a reload of it would be refused:\n${(e as Error).message}`, { cause: e });
+        // not a usage error: the script named is broken (or missing), so keep its own code
+        throw new LpxError(isLpxError(e) ? e.code : 'LPX_CONFIG_LOAD', `cannot read admin.listen from ${file}, so there is no proxy to ask (give --admin HOST:PORT); the script is broken and a reload of it would be refused:\n${(e as Error).message}`, { cause: e });
       }
       cfg = null;
     }

@@ -50,8 +50,9 @@ export function testCommand(paths: string[], o: TestCommandOptions = {}): { code
   if (min !== null && !(min >= 0 && min <= 100)) throw new LpxError('LPX_CLI_USAGE', `--min-coverage: expected a percentage from 0 to 100, got "${o.minCoverage}"`);
   const seed = Number(o.seed ?? 1);
   if (!Number.isInteger(seed)) throw new LpxError('LPX_CLI_USAGE', `--seed: expected an integer, got "${o.seed}"`);
-  const files = findTestFiles(paths.length ? paths : ['.']);
-  if (files.length === 0) throw new LpxError('LPX_CLI_USAGE', `no tests found in ${paths.join(', ')} (test files are named X_test.lua, X.test.lua or X_spec.lua)`);
+  const where = paths.length ? paths : ['.'];
+  const files = findTestFiles(where);
+  if (files.length === 0) throw new LpxError('LPX_CLI_USAGE', `no tests found in ${where.join(', ')} (test files are named X_test.lua, X.test.lua or X_spec.lua)`);
   const result = runTests(files, { script: o.script, coverage: o.coverage || min !== null, seed, filter: o.filter });
   let output = reporter === 'tap' ? tap(result) : reporter === 'junit' ? junit(result) : pretty(result, { verbose: o.verbose });
   if (o.junit) fs.writeFileSync(o.junit, junit(result));

@@ -1,56 +1,94 @@
 /**
- * The one error type of luaproxy. Every failure carries a stable `code`
- * (`LPX_<AREA>_<WHAT>`) that callers and tests match on, the HTTP status it maps
- * to when it happens on the request path, and the underlying `cause`.
- * Messages say what was expected, what arrived, and where (`config.lua:14: ...`).
+ * The one error catalog and error type of luaproxy. Every failure carries a stable `code`
+ * (`LPX_<AREA>_<WHAT>`) that callers and tests match on; the catalog gives each code the
+ * HTTP status it is answered with on the request path, the exit code of a CLI command it
+ * ends, and a short fixed title (the body of an error page the proxy answers with a fixed
+ * message). Messages say what was expected, what arrived, and where (`config.lua:14: ...`).
+ * docs/errors.md documents every entry; test/errors-catalog-in-step.test.ts keeps the two
+ * in step.
  */
 
-export const codes = {
+export interface ErrorInfo {
+  /** the HTTP status when the error happens on the request path (500 for errors that never do) */
+  readonly status: number;
+  /** the process exit code when the error ends a CLI command */
+  readonly exit: number;
+  /** a short fixed phrase, for a client or a log reader */
+  readonly title: string;
+}
+
+const catalog = {
   // loading and validating a script
-  LPX_CONFIG_SYNTAX: 500,
-  LPX_CONFIG_LOAD: 500,
-  LPX_CONFIG_INVALID: 500,
-  LPX_CONFIG_FILE: 500,
+  LPX_CONFIG_SYNTAX: { status: 500, exit: 1, title: 'the script has a Lua syntax error' },
+  LPX_CONFIG_LOAD: { status: 500, exit: 1, title: 'the script raised an error while it was loaded' },
+  LPX_CONFIG_INVALID: { status: 500, exit: 1, title: 'the script sets an invalid setting or backend' },
+  LPX_CONFIG_FILE: { status: 500, exit: 1, title: 'the script file cannot be read' },
   // calling route() on the request path
-  LPX_ROUTE_ERROR: 500,
-  LPX_ROUTE_BUDGET: 500,
-  LPX_ROUTE_RETURN: 500,
-  LPX_ROUTE_NO_BACKEND: 500,
-  LPX_ROUTE_NONE: 404,
+  LPX_ROUTE_ERROR: { status: 500, exit: 1, title: 'the routing script failed for this request (see the proxy log)' },
+  LPX_ROUTE_BUDGET: { status: 500, exit: 1, title: 'the routing script ran out of its budget for this request (see the proxy log)' },
+  LPX_ROUTE_RETURN: { status: 500, exit: 1, title: 'the routing script returned an invalid route for this request (see the proxy log)' },
+  LPX_ROUTE_NO_BACKEND: { status: 500, exit: 1, title: 'the routing script named a backend that does not exist (see the proxy log)' },
+  LPX_ROUTE_NONE: { status: 404, exit: 1, title: 'no route for this host and path' },
   // talking to backends
-  LPX_UPSTREAM_REFUSED: 502,
-  LPX_UPSTREAM_RESET: 502,
-  LPX_UPSTREAM_PROTOCOL: 502,
-  LPX_UPSTREAM_CONNECT_TIMEOUT: 504,
-  LPX_UPSTREAM_HEADER_TIMEOUT: 504,
-  LPX_UPSTREAM_BODY_TIMEOUT: 504,
-  LPX_UPSTREAM_UNAVAILABLE: 503,
-  LPX_UPSTREAM_OVERLOADED: 503,
-  LPX_UPSTREAM_QUEUE_TIMEOUT: 503,
+  LPX_UPSTREAM_REFUSED: { status: 502, exit: 1, title: 'the backend refused the connection' },
+  LPX_UPSTREAM_RESET: { status: 502, exit: 1, title: 'the backend closed the connection before answering' },
+  LPX_UPSTREAM_PROTOCOL: { status: 502, exit: 1, title: 'the backend sent an invalid response' },
+  LPX_UPSTREAM_CONNECT_TIMEOUT: { status: 504, exit: 1, title: 'the backend did not accept a connection in time' },
+  LPX_UPSTREAM_HEADER_TIMEOUT: { status: 504, exit: 1, title: 'the backend sent no response headers in time' },
+  LPX_UPSTREAM_BODY_TIMEOUT: { status: 504, exit: 1, title: 'the backend stalled in the middle of its response' },
+  LPX_UPSTREAM_UNAVAILABLE: { status: 503, exit: 1, title: 'no backend is available' },
+  LPX_UPSTREAM_OVERLOADED: { status: 503, exit: 1, title: 'the backend is at its request limit and its queue is full' },
+  LPX_UPSTREAM_QUEUE_TIMEOUT: { status: 503, exit: 1, title: 'the backend is at its request limit and the request waited too long in its queue' },
+  /** internal to the backend leg (a reload or shutdown closed the pool a request waited on); answered as LPX_UPSTREAM_RESET */
+  LPX_UPSTREAM_POOL_CLOSED: { status: 502, exit: 1, title: 'the connection pool of the backend was closed' },
   // client side
-  LPX_CLIENT_BAD_REQUEST: 400,
-  LPX_CLIENT_HEADERS_TOO_LARGE: 431,
-  LPX_CLIENT_TIMEOUT: 408,
-  LPX_CLIENT_ABORTED: 499,
+  LPX_CLIENT_BAD_REQUEST: { status: 400, exit: 1, title: 'malformed request' },
+  LPX_CLIENT_METHOD_NOT_ALLOWED: { status: 405, exit: 1, title: 'CONNECT is not supported: this is a reverse proxy' },
+  LPX_CLIENT_TIMEOUT: { status: 408, exit: 1, title: 'request timed out' },
+  LPX_CLIENT_EXPECTATION_FAILED: { status: 417, exit: 1, title: 'unsupported expectation (only 100-continue is)' },
+  LPX_CLIENT_HEADERS_TOO_LARGE: { status: 431, exit: 1, title: 'request headers too large' },
+  LPX_CLIENT_ABORTED: { status: 499, exit: 1, title: 'the client closed the connection before the response' },
+  LPX_CLIENT_TRANSFER_ENCODING: { status: 501, exit: 1, title: 'unsupported Transfer-Encoding (only chunked is)' },
+  LPX_CLIENT_HTTP_VERSION: { status: 505, exit: 1, title: 'HTTP version not supported' },
   // reload
-  LPX_RELOAD_REFUSED: 500,
+  LPX_RELOAD_REFUSED: { status: 500, exit: 1, title: 'the new script was refused; the old one keeps serving' },
   /** a reload whose new listen address could not be bound (the old listener stays) */
-  LPX_RELOAD_LISTEN: 500,
+  LPX_RELOAD_LISTEN: { status: 500, exit: 1, title: 'the new listen address cannot be bound; the old listener stays' },
   // the admin listener
-  LPX_ADMIN_INSECURE: 500,
-  LPX_ADMIN_LISTEN: 500,
+  LPX_ADMIN_INSECURE: { status: 500, exit: 1, title: 'the admin listener is not on loopback and has no token' },
+  LPX_ADMIN_LISTEN: { status: 500, exit: 1, title: 'the admin listener cannot listen on its address' },
   // routing tests (luaproxy test / diff / check --hosts)
   /** a test file misuses the test API (unknown backend, bad case table) */
-  LPX_TEST_USAGE: 500,
-  /** routing tests or routing properties failed */
-  LPX_TEST_FAILED: 500,
+  LPX_TEST_USAGE: { status: 500, exit: 1, title: 'a test file misuses the test API' },
+  /** routing tests or routing properties failed (not raised today: `test` and `check --hosts` set exit 1 themselves) */
+  LPX_TEST_FAILED: { status: 500, exit: 1, title: 'routing tests failed' },
   // the command line
-  LPX_CLI_USAGE: 2,
+  LPX_CLI_USAGE: { status: 500, exit: 2, title: 'invalid command-line usage' },
   /** `luaproxy init` found a file it would overwrite */
-  LPX_CLI_EXISTS: 500,
-} as const;
+  LPX_CLI_EXISTS: { status: 500, exit: 1, title: 'the file to write already exists' },
+} as const satisfies Record<string, ErrorInfo>;
 
-export type ErrorCode = keyof typeof codes;
+export type ErrorCode = keyof typeof catalog;
+
+/** every code, in catalog order */
+export const errorCodes = Object.freeze(Object.keys(catalog)) as readonly ErrorCode[];
+
+/** the catalog entry of `code` */
+export function errorInfo(code: ErrorCode): ErrorInfo {
+  return catalog[code];
+}
+
+/** code -> HTTP status (public API; derived from the catalog) */
+export const codes: Readonly<Record<ErrorCode, number>> = Object.freeze(
+  Object.fromEntries(errorCodes.map((c) => [c, catalog[c].status])) as Record<ErrorCode, number>,
+);
+
+const CLIENT_BY_STATUS = new Map<number, ErrorCode>(errorCodes.filter((c) => c.startsWith('LPX_CLIENT_')).map((c) => [catalog[c].status, c]));
+
+/** the client-side code answered with `status` (a request-head parse error's 400/408/431/501/505); LPX_CLIENT_BAD_REQUEST for any other */
+export function clientCode(status: number): ErrorCode {
+  return CLIENT_BY_STATUS.get(status) ?? 'LPX_CLIENT_BAD_REQUEST';
+}
 
 /** longest message and traceback an error keeps: a script controls their text, and they are logged, stored and served */
 export const MAX_MESSAGE = 4096;
@@ -63,7 +101,10 @@ export function truncate(s: string, max: number): string {
 
 export class LpxError extends Error {
   readonly code: ErrorCode;
+  /** the HTTP status of the code (catalog) */
   readonly status: number;
+  /** the exit code of a CLI command this error ends (catalog) */
+  readonly exit: number;
   /** a Lua traceback through the user's code, when the error came from a script */
   traceback?: string;
   /** `file:line` where the problem is, when known */
@@ -73,7 +114,8 @@ export class LpxError extends Error {
     super(truncate(message, MAX_MESSAGE), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'LpxError';
     this.code = code;
-    this.status = codes[code];
+    this.status = catalog[code].status;
+    this.exit = catalog[code].exit;
     if (opts.traceback) this.traceback = truncate(opts.traceback, MAX_TRACEBACK);
     if (opts.where) this.where = opts.where;
   }

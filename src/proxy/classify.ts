@@ -2,10 +2,10 @@
  * Maps what went wrong on the backend leg to an error code, an HTTP status, and whether
  * the request may be tried again: on another backend when nothing reached the first
  * (connect failures), or once on a fresh connection when a reused one was closed by the
- * backend before any byte came back.
+ * backend before any byte came back. The backend leg marks its own failures with catalog
+ * codes (src/core/errors.ts); the status is the catalog's.
  */
-import type { ErrorCode } from '../core/errors.js';
-import { codes } from '../core/errors.js';
+import { errorInfo, type ErrorCode } from '../core/errors.js';
 
 export type Retry = 'connect' | 'reused' | null;
 
@@ -20,24 +20,25 @@ export interface Failure {
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME']);
 
 function f(code: ErrorCode, retry: Retry, backendFault = true): Failure {
-  return { code, status: codes[code], retry, backendFault };
+  return { code, status: errorInfo(code).status, retry, backendFault };
 }
 
 export function classify(err: unknown): Failure {
   const code = (err as { code?: string })?.code ?? '';
   if (CONNECT_CODES.has(code)) return f('LPX_UPSTREAM_REFUSED', 'connect');
   switch (code) {
-    case 'LPX_CONNECT_TIMEOUT': return f('LPX_UPSTREAM_CONNECT_TIMEOUT', 'connect');
-    case 'LPX_HEADER_TIMEOUT': return f('LPX_UPSTREAM_HEADER_TIMEOUT', null);
-    case 'LPX_BODY_TIMEOUT': return f('LPX_UPSTREAM_BODY_TIMEOUT', null);
+    case 'LPX_UPSTREAM_CONNECT_TIMEOUT': return f('LPX_UPSTREAM_CONNECT_TIMEOUT', 'connect');
+    case 'LPX_UPSTREAM_HEADER_TIMEOUT': return f('LPX_UPSTREAM_HEADER_TIMEOUT', null);
+    case 'LPX_UPSTREAM_BODY_TIMEOUT': return f('LPX_UPSTREAM_BODY_TIMEOUT', null);
     case 'ECONNRESET':
     case 'EPIPE':
-    case 'LPX_UPSTREAM_CLOSED':
+    case 'LPX_UPSTREAM_RESET':
       return f('LPX_UPSTREAM_RESET', 'reused');
-    case 'LPX_POOL_CLOSED':
+    case 'LPX_UPSTREAM_POOL_CLOSED':
+      // nothing was sent and the backend did nothing wrong: answered as a reset, not counted
       return f('LPX_UPSTREAM_RESET', null, false);
     default:
-      // LPX_PROTOCOL (a malformed response), TLS failures, anything unexpected
+      // LPX_UPSTREAM_PROTOCOL (a malformed response), TLS failures, anything unexpected
       return f('LPX_UPSTREAM_PROTOCOL', null);
   }
 }

@@ -232,7 +232,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
       return;
     }
     if (err !== null || up === null) {
-      this.fail(err ?? fault('LPX_POOL_CLOSED', 'no connection'));
+      this.fail(err ?? fault('LPX_UPSTREAM_POOL_CLOSED', 'no connection'));
       return;
     }
     this.up = up;
@@ -307,7 +307,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
         }
         r = parseResponseHead(buf, 0, end);
       } catch (e) {
-        this.fail(fault('LPX_PROTOCOL', (e as Error).message));
+        this.fail(fault('LPX_UPSTREAM_PROTOCOL', (e as Error).message));
         return;
       }
       this.scanned = 0;
@@ -327,7 +327,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
     const conn = this.conn;
     x.upstreamMs = performance.now() - x.dispatchedAt;
     if (r.status === 101) {
-      if (x.upgrade === null) { this.fail(fault('LPX_PROTOCOL', '101 Switching Protocols to a request that asked for no upgrade')); return; }
+      if (x.upgrade === null) { this.fail(fault('LPX_UPSTREAM_PROTOCOL', '101 Switching Protocols to a request that asked for no upgrade')); return; }
       this.phase = P_DONE;
       this.deadline = 0;
       this.state.forwarding--;
@@ -346,7 +346,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
     if (this.inMode === F_CHUNKED || this.inMode === F_CLOSE) {
       if (r.codings !== null && x.head.minor === 0) {
         // the proxy does not undo codings, and an HTTP/1.0 client may not be sent Transfer-Encoding (RFC 9112 6.1)
-        this.fail(fault('LPX_PROTOCOL', `Transfer-Encoding ${JSON.stringify(r.codings)} cannot be passed on to an HTTP/1.0 client`));
+        this.fail(fault('LPX_UPSTREAM_PROTOCOL', `Transfer-Encoding ${JSON.stringify(r.codings)} cannot be passed on to an HTTP/1.0 client`));
         return;
       }
       // The proxy frames the body as chunked for an HTTP/1.1 client (re-chunking what
@@ -361,7 +361,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
       try {
         e = this.decoder!.sizeLine(buf, at, buf.length);
       } catch (err) {
-        this.fail(fault('LPX_PROTOCOL', (err as Error).message));
+        this.fail(fault('LPX_UPSTREAM_PROTOCOL', (err as Error).message));
         return;
       }
       at = e < 0 ? buf.length : e;
@@ -417,7 +417,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
         try {
           end = this.decoder!.feed(b, at, b.length, this.onChunk);
         } catch (e) {
-          this.fail(fault('LPX_PROTOCOL', (e as Error).message));
+          this.fail(fault('LPX_UPSTREAM_PROTOCOL', (e as Error).message));
           return;
         }
         if (end >= 0) {
@@ -487,17 +487,17 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
     if (this.phase === P_DONE) return;
     this.fail(this.phase === P_BODY
       ? fault('ECONNRESET', 'backend closed the connection in the middle of its response')
-      : fault('LPX_UPSTREAM_CLOSED', 'backend closed the connection before answering'));
+      : fault('LPX_UPSTREAM_RESET', 'backend closed the connection before answering'));
   }
 
   onUpClose(err: Error | null): void {
     if (this.phase === P_DONE) return;
-    this.fail(err ?? fault('LPX_UPSTREAM_CLOSED', this.phase === P_BODY ? 'backend closed the connection in the middle of its response' : 'backend closed the connection before answering'));
+    this.fail(err ?? fault('LPX_UPSTREAM_RESET', this.phase === P_BODY ? 'backend closed the connection in the middle of its response' : 'backend closed the connection before answering'));
   }
 
   onDeadline(): void {
-    if (this.phase === P_HEAD) this.fail(fault('LPX_HEADER_TIMEOUT', 'no response head in time'));
-    else if (this.phase === P_BODY) this.fail(fault('LPX_BODY_TIMEOUT', 'the response stalled'));
+    if (this.phase === P_HEAD) this.fail(fault('LPX_UPSTREAM_HEADER_TIMEOUT', 'no response head in time'));
+    else if (this.phase === P_BODY) this.fail(fault('LPX_UPSTREAM_BODY_TIMEOUT', 'the response stalled'));
   }
 
   clientGone(): void {

@@ -3,10 +3,11 @@
  * header, and Retry-After on 503) and the direct responses a script asks for. A response
  * to a HEAD request carries the head only, with the Content-Length of the body a GET would
  * get. A 204, 205 or 304 has no body whatever the script gave: bytes after such a head
- * would be read by the client as the start of the next response.
+ * would be read by the client as the start of the next response. An error page's status
+ * and default message come from the error catalog (src/core/errors.ts) by code.
  */
 import { STATUS_CODES } from 'node:http';
-import type { ErrorCode } from '../core/errors.js';
+import { errorInfo, type ErrorCode } from '../core/errors.js';
 import { directHeaders, ownResponseHead } from './headers.js';
 import type { ClientConn } from './client.js';
 import type { Exchange } from './exchange.js';
@@ -21,8 +22,18 @@ function errorHeaders(status: number, code: ErrorCode, body: Buffer, retryAfter:
   return headers;
 }
 
-/** answer `x` with an error page; when its response already started, close the connection instead */
-export function sendError(conn: ClientConn, x: Exchange, status: number, code: ErrorCode, message: string, retryAfter = 1): void {
+/**
+ * Answer `x` with the error page of `code`: the catalog's status, `message` (the code's
+ * title when left out) as the body, and Retry-After on a 503. When its response already
+ * started, close the connection instead.
+ */
+export function sendError(conn: ClientConn, x: Exchange, code: ErrorCode, message?: string, retryAfter?: number): void;
+/** @deprecated the status comes from the code: use sendError(conn, x, code, message) */
+export function sendError(conn: ClientConn, x: Exchange, status: number, code: ErrorCode, message: string, retryAfter?: number): void;
+export function sendError(conn: ClientConn, x: Exchange, a: ErrorCode | number, b?: string, c?: string | number, d?: number): void {
+  const [status, code, message, retryAfter] = typeof a === 'number'
+    ? [a, b as ErrorCode, c as string, d ?? 1]
+    : [errorInfo(a).status, a, b ?? errorInfo(a).title, (c as number | undefined) ?? 1];
   if (x.started || conn.socket.destroyed) {
     conn.socket.destroy();
     return;
@@ -44,8 +55,18 @@ function write(conn: ClientConn, x: Exchange, status: number, headers: string[],
   conn.endResponse();
 }
 
-/** an error answered before there is a request (a malformed head, a timeout); the connection closes after it */
-export function rawError(conn: ClientConn, status: number, code: ErrorCode, message: string): void {
+/**
+ * An error answered before there is a request (a malformed head, a timeout), with the
+ * catalog's status of `code` and `message` (its title when left out); the connection
+ * closes after it.
+ */
+export function rawError(conn: ClientConn, code: ErrorCode, message?: string): void;
+/** @deprecated the status comes from the code: use rawError(conn, code, message) */
+export function rawError(conn: ClientConn, status: number, code: ErrorCode, message: string): void;
+export function rawError(conn: ClientConn, a: ErrorCode | number, b?: string, c?: string): void {
+  const [status, code, message] = typeof a === 'number'
+    ? [a, b as ErrorCode, c as string]
+    : [errorInfo(a).status, a, b ?? errorInfo(a).title];
   const body = errorBody(status, message);
   conn.rejectRaw(ownResponseHead(status, errorHeaders(status, code, body, 1), 'close'), body);
 }

@@ -14,6 +14,7 @@
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Settings } from '../config/defaults.js';
+import type { ErrorCode } from '../core/errors.js';
 
 /** whoever uses a connection now: an attempt to forward a request, or a tunnel */
 export interface UpstreamUser {
@@ -172,7 +173,7 @@ export class OriginPool {
     socket.once('error', onError);
     socket.once(this.secure ? 'secureConnect' : 'connect', onConnect);
     if (this.connectMs > 0) {
-      timer = setTimeout(() => done(Object.assign(new Error(`no connection within ${this.connectMs} ms`), { code: 'LPX_CONNECT_TIMEOUT' })), this.connectMs);
+      timer = setTimeout(() => done(Object.assign(new Error(`no connection within ${this.connectMs} ms`), { code: 'LPX_UPSTREAM_CONNECT_TIMEOUT' satisfies ErrorCode })), this.connectMs);
     }
   }
 
@@ -220,7 +221,7 @@ export class OriginPool {
   close(): Promise<void> {
     this.closed = true;
     for (const c of this.idle.splice(0)) c.socket.destroy();
-    for (const w of this.waiters.splice(0)) w.acquired(Object.assign(new Error('the pool was closed'), { code: 'LPX_POOL_CLOSED' }), null);
+    for (const w of this.waiters.splice(0)) w.acquired(Object.assign(new Error('the pool was closed'), { code: 'LPX_UPSTREAM_POOL_CLOSED' satisfies ErrorCode }), null);
     if (this.busy === 0 && this.connecting === 0) return Promise.resolve();
     return new Promise((resolve) => { this.closedResolve = resolve; });
   }
