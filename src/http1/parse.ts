@@ -7,8 +7,10 @@
  * with Transfer-Encoding, an unknown transfer coding, more than one Host.
  *
  * One latin1 conversion per head; names and values are slices of that string. Each header
- * also gets a small `kind` code so the proxy never lower-cases a name on the request path.
+ * also gets a small `kind` code so the proxy never lower-cases a name on the request path;
+ * which names are hop-by-hop comes from the header policy (header-policy.ts).
  */
+import { HOP_BY_HOP } from './header-policy.js';
 
 export class HttpParseError extends Error {
   constructor(readonly status: number, message: string) {
@@ -24,7 +26,7 @@ export const K_TRANSFER_ENCODING = 3;
 export const K_CONNECTION = 4;
 export const K_UPGRADE = 5;
 export const K_EXPECT = 6;
-/** keep-alive, proxy-connection, proxy-authenticate, proxy-authorization, te, trailer, http2-settings */
+/** the hop-by-hop headers of the header policy (header-policy.ts) without a code of their own */
 export const K_HOP = 7;
 export const K_X_FORWARDED_FOR = 8;
 /** x-forwarded-proto, x-forwarded-host: the proxy sets its own */
@@ -50,12 +52,15 @@ const CR = 13;
 const LF = 10;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
-/** case-insensitive compare of s[start, start+lit.length) with a lower-case literal of letters and '-' */
+/** case-insensitive compare of s[start, start+lit.length) with a lower-case literal of letters, digits and '-' */
 function eqLower(s: string, start: number, lit: string): boolean {
   for (let i = 0; i < lit.length; i++) if ((s.charCodeAt(start + i) | 0x20) !== lit.charCodeAt(i)) return false;
   return true;
 }
 
+// Hand-unrolled by length, so the request path never lower-cases a name. The hop-by-hop
+// names must be the header policy's (header-policy.ts): checked below when this module
+// loads, and both ways by test/header-policy-one-list.test.ts.
 function kindOf(s: string, start: number, len: number): number {
   switch (len) {
     case 2: return eqLower(s, start, 'te') ? K_HOP : K_OTHER;
@@ -83,6 +88,11 @@ function kindOf(s: string, start: number, len: number): number {
     case 19: return eqLower(s, start, 'proxy-authorization') ? K_HOP : K_OTHER;
     default: return K_OTHER;
   }
+}
+
+const HOP_KINDS = [K_HOP, K_CONNECTION, K_UPGRADE, K_TRANSFER_ENCODING];
+for (const name of HOP_BY_HOP) {
+  if (!HOP_KINDS.includes(kindOf(name.toUpperCase(), 0, name.length))) throw new Error(`parse.ts kindOf does not know the hop-by-hop header ${name} of the header policy`);
 }
 
 /** what both kinds of head share */

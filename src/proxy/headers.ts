@@ -1,22 +1,19 @@
 /**
  * The heads the proxy writes: the request head for the backend and the response head for
- * the client, built as one latin1 string each from the parsed heads (src/http1). Hop-by-hop
- * headers (and any header named in Connection) are dropped, duplicates and the original
- * case are kept, X-Forwarded-For/-Proto/-Host are set on the way to the backend, and the
- * message framing (Content-Length or chunked) is always the proxy's own, never a copy of
- * what came in. The original Host goes to the backend unchanged, since backends use it for
- * virtual hosting.
+ * the client, built as one latin1 string each from the parsed heads (src/http1). The
+ * hop-by-hop headers of the header policy (src/http1/header-policy.ts, through the
+ * parser's kind codes) and any header named in Connection are dropped, duplicates and the
+ * original case are kept, X-Forwarded-For/-Proto/-Host are set on the way to the backend,
+ * and the message framing (Content-Length or chunked) is always the proxy's own, never a
+ * copy of what came in. The original Host goes to the backend unchanged, since backends
+ * use it for virtual hosting.
  */
 import { STATUS_CODES } from 'node:http';
 import {
   K_OTHER, K_HOST, K_CONTENT_LENGTH, K_TRANSFER_ENCODING, K_CONNECTION, K_UPGRADE, K_EXPECT, K_HOP,
   K_X_FORWARDED_FOR, K_X_FORWARDED_OTHER, K_DATE, type RequestHead, type ResponseHead,
 } from '../http1/parse.js';
-
-const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
-  'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings',
-]);
+import { HOP_BY_HOP, FRAMING } from '../http1/header-policy.js';
 
 /** route's { headers = {...} } for the backend: a value replaces every header of that name, null removes it */
 export type HeaderOverrides = ReadonlyArray<readonly [string, string | null]>;
@@ -195,7 +192,7 @@ export function directHeaders(status: number, headers: ReadonlyArray<readonly [s
   let hasType = false;
   for (const [k, v] of headers ?? []) {
     const lower = k.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || lower === 'content-length') continue;
+    if (HOP_BY_HOP.has(lower) || FRAMING.has(lower)) continue;
     if (lower === 'content-type') hasType = true;
     out.push(k, v);
   }
