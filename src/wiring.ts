@@ -5,7 +5,7 @@
  * and opening the admin listener each live here once, so the two modes cannot drift.
  */
 import { loadConfig, parseHostPort, type Config, type ListenAddress, type LoadOptions } from './config/load.js';
-import { admit } from './routing/gate.js';
+import { checkCandidate } from './routing/gate.js';
 import { Reloader, type ReloadResult, type ReloadTarget } from './reload/reloader.js';
 import { FileWatcher } from './reload/watch.js';
 import { AdminServer, assertAdminSafe, type AdminControl, type AdminSource } from './admin/server.js';
@@ -30,13 +30,13 @@ export function installProcessHandlers(log: Logger): void {
 }
 
 /**
- * Load the script to start with and pass it through the gate (its own tests, a dry run),
- * as every reload does. `admitted`: it already passed elsewhere (a cluster worker booting
- * the version its primary admitted).
+ * Load the script to start with and pass it through the gate (its own tests), as every
+ * reload does. `admitted`: it already passed elsewhere (a cluster worker booting the
+ * version its primary admitted).
  */
 export function loadToStart(file: string, log: Logger, opts: LoadOptions & { admitted?: boolean } = {}): Config {
   const cfg = loadConfig(file, { log: scriptLogger(log), ...opts });
-  if (!opts.admitted) admit(cfg);
+  if (!opts.admitted) checkCandidate(cfg);
   for (const w of cfg.warnings) log.warn(w);
   return cfg;
 }

@@ -110,6 +110,7 @@ function route(host, path)
   if path == "/badheader" then return { backend = "a", headers = { ["bad name"] = "1" } } end
   if path == "/crlf" then return { backend = "a", headers = { ["x-a"] = "1\\r\\nx-b: 2" } } end
   if path == "/framing" then return { backend = "a", headers = { ["Transfer-Encoding"] = "chunked" } } end
+  if path == "/proxyauth" then return { backend = "a", headers = { ["Proxy-Authorization"] = "Basic eDp5" } } end
   if path == "/ctl" then return { status = 200, headers = { ["x-a"] = "1\\1" } } end
   if path == "/badpath" then return { backend = "a", path = "nope" } end
   if path == "/ctlpath" then return { backend = "a", path = "/a\\1b" } end
@@ -125,6 +126,8 @@ end` });
     expect(() => r('/crlf')).toThrow(/containing CR, LF or NUL/);
     // framing and hop-by-hop headers for the backend are the proxy's own (a script value could desync the backend)
     expect(() => r('/framing')).toThrow(/header Transfer-Encoding for the backend, which the proxy sets itself/);
+    // the one header policy (src/http1/header-policy.ts): hop-by-hop includes the proxy-* credentials
+    expect(() => r('/proxyauth')).toThrow(/header Proxy-Authorization for the backend, which the proxy sets itself/);
     // the proxy writes heads itself: any control byte but HTAB is refused
     expect(() => r('/ctl')).toThrow(/containing CR, LF or NUL \(or another control character\)/);
     expect(() => r('/badpath')).toThrow(/path = "nope"; expected a string starting with "\/"/);

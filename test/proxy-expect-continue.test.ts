@@ -89,7 +89,7 @@ describe('Expect: 100-continue', () => {
       w.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: something-else\r\n\r\n');
       const r = await w.response();
       expect(r.status).toBe(417);
-      expect(r.header('x-luaproxy-error')).toBe('LPX_CLIENT_BAD_REQUEST');
+      expect(r.header('x-luaproxy-error')).toBe('LPX_CLIENT_EXPECTATION_FAILED');
       expect(b.seen).toHaveLength(0);
     } finally {
       w.close();

@@ -1,7 +1,7 @@
 /** `luaproxy check config.lua`: load and validate a script with no sockets opened. */
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { admit } from '../routing/gate.js';
+import { checkCandidate } from '../routing/gate.js';
 import { checkHostProperties } from '../testing/properties.js';
 import { readSample } from '../testing/diff.js';
 
@@ -15,7 +15,7 @@ export function registerCheck(program: Command): void {
     .action((file: string, o: { hosts?: string }) => {
       const cfg = loadConfig(file, { log: () => {} });
       for (const w of cfg.warnings) process.stderr.write(`warning: ${w}\n`);
-      admit(cfg); // the gate a start or a reload passes: the script's own `tests`, and a dry run
+      checkCandidate(cfg); // the gate a start or a reload passes: the script's own `tests`
       let checked = '';
       if (o.hosts) {
         const sample = readSample(o.hosts);

@@ -13,6 +13,8 @@ import type { Budget, BudgetLimits } from './budget.js';
 import { errorText, errorMessage, displayPath, toPlain, pushPlain, functionWhere, rawGlobal, rawSetGlobal, rawField, brief, type LuaPlain } from './values.js';
 import { LpxError, type ErrorCode } from '../core/errors.js';
 import { NO_ROUTE, type Decision } from '../core/decision.js';
+// headers of a forwarded request only the proxy writes: framing and hop-by-hop (a script value could desync the backend's parser)
+import { ROUTE_MAY_NOT_SET } from '../http1/header-policy.js';
 import type { LineCoverage } from './coverage.js';
 
 const req = createRequire(import.meta.url);
@@ -53,8 +55,6 @@ const K_PATH = to_luastring('path');
 const K_HEADERS = to_luastring('headers');
 const K_BODY = to_luastring('body');
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** headers of a forwarded request that only the proxy writes: framing and hop-by-hop (a script value could desync the backend's parser) */
-const PROXY_OWNED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect', 'http2-settings']);
 
 /** bytes as a JS string, one char per byte, as node:http reads and writes header values and paths */
 function latin1(u: Uint8Array): string {
@@ -395,7 +395,7 @@ export class LuaScript {
       }
       if (headers !== null) {
         for (const [k] of headers) {
-          if (PROXY_OWNED.has(k.toLowerCase())) throw bad(`header ${k} for the backend, which the proxy sets itself (message framing and hop-by-hop headers cannot be rewritten)`);
+          if (ROUTE_MAY_NOT_SET.has(k.toLowerCase())) throw bad(`header ${k} for the backend, which the proxy sets itself (message framing and hop-by-hop headers cannot be rewritten)`);
         }
       }
       return { kind: 'backend', index, name: this.names[index], path: p, headers, hashKey: index === this.callHashIndex ? this.callHashKey : -1 };

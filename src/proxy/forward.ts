@@ -79,9 +79,9 @@ export class Forwarder {
         const code = timedOut ? 'LPX_UPSTREAM_QUEUE_TIMEOUT' : 'LPX_UPSTREAM_OVERLOADED';
         x.error = code;
         x.status = 503;
-        sendError(conn, x, 503, code, timedOut
+        sendError(conn, x, code, timedOut
           ? `backend ${state.name} is at its limit of ${concurrencyLimit(limits)} requests and this one waited ${limits.queue_timeout}s in its queue`
-          : `backend ${state.name} is at its limit of ${concurrencyLimit(limits)} requests and its queue of ${limits.queue} is full`, 1);
+          : `backend ${state.name} is at its limit of ${concurrencyLimit(limits)} requests and its queue of ${limits.queue} is full`);
       },
     });
   }
@@ -138,7 +138,7 @@ export class Forwarder {
     x.error = code;
     x.status = status;
     if (a.bodyStarted && conn.bodyPending) conn.closeAfter = true;
-    sendError(conn, x, status, code, what);
+    sendError(conn, x, code, what);
   }
 
   /** the failover choice: the key's next consistent-hash candidate that is available and was not tried yet */
@@ -275,7 +275,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
     if (x.started) { this.conn.socket.destroy(); return; }
     x.status = 400;
     this.conn.closeAfter = true;
-    sendError(this.conn, x, 400, 'LPX_CLIENT_BAD_REQUEST', err.message);
+    sendError(this.conn, x, 'LPX_CLIENT_BAD_REQUEST', err.message);
   }
 
   onUpDrain(): void {

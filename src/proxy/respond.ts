@@ -27,18 +27,13 @@ function errorHeaders(status: number, code: ErrorCode, body: Buffer, retryAfter:
  * title when left out) as the body, and Retry-After on a 503. When its response already
  * started, close the connection instead.
  */
-export function sendError(conn: ClientConn, x: Exchange, code: ErrorCode, message?: string, retryAfter?: number): void;
-/** @deprecated the status comes from the code: use sendError(conn, x, code, message) */
-export function sendError(conn: ClientConn, x: Exchange, status: number, code: ErrorCode, message: string, retryAfter?: number): void;
-export function sendError(conn: ClientConn, x: Exchange, a: ErrorCode | number, b?: string, c?: string | number, d?: number): void {
-  const [status, code, message, retryAfter] = typeof a === 'number'
-    ? [a, b as ErrorCode, c as string, d ?? 1]
-    : [errorInfo(a).status, a, b ?? errorInfo(a).title, (c as number | undefined) ?? 1];
+export function sendError(conn: ClientConn, x: Exchange, code: ErrorCode, message?: string, retryAfter = 1): void {
+  const { status, title } = errorInfo(code);
   if (x.started || conn.socket.destroyed) {
     conn.socket.destroy();
     return;
   }
-  const body = errorBody(status, message);
+  const body = errorBody(status, message ?? title);
   write(conn, x, status, errorHeaders(status, code, body, retryAfter), body);
 }
 
@@ -60,13 +55,8 @@ function write(conn: ClientConn, x: Exchange, status: number, headers: string[],
  * catalog's status of `code` and `message` (its title when left out); the connection
  * closes after it.
  */
-export function rawError(conn: ClientConn, code: ErrorCode, message?: string): void;
-/** @deprecated the status comes from the code: use rawError(conn, code, message) */
-export function rawError(conn: ClientConn, status: number, code: ErrorCode, message: string): void;
-export function rawError(conn: ClientConn, a: ErrorCode | number, b?: string, c?: string): void {
-  const [status, code, message] = typeof a === 'number'
-    ? [a, b as ErrorCode, c as string]
-    : [errorInfo(a).status, a, b ?? errorInfo(a).title];
-  const body = errorBody(status, message);
+export function rawError(conn: ClientConn, code: ErrorCode, message?: string): void {
+  const { status, title } = errorInfo(code);
+  const body = errorBody(status, message ?? title);
   conn.rejectRaw(ownResponseHead(status, errorHeaders(status, code, body, 1), 'close'), body);
 }

@@ -12,7 +12,7 @@ import net, { type Socket, type AddressInfo } from 'node:net';
 import type { Logger } from '../core/logger.js';
 import type { Config, ListenAddress } from '../config/load.js';
 import type { Settings } from '../config/defaults.js';
-import type { LpxError, ErrorCode } from '../core/errors.js';
+import { errorInfo, clientCode, type LpxError, type ErrorCode } from '../core/errors.js';
 import { HttpParseError, type RequestHead } from '../http1/parse.js';
 import { Upstreams } from './upstreams.js';
 import { Forwarder, type ForwardHooks } from './forward.js';
@@ -185,8 +185,8 @@ export class ProxyServer implements ConnOwner {
 
   /** a malformed request head, or a client too slow to send one: answer and close */
   badRequest(conn: ClientConn, err: HttpParseError | Error): void {
-    const status = err instanceof HttpParseError ? err.status : 400;
-    const code: ErrorCode = status === 431 ? 'LPX_CLIENT_HEADERS_TOO_LARGE' : status === 408 ? 'LPX_CLIENT_TIMEOUT' : 'LPX_CLIENT_BAD_REQUEST';
+    const code = clientCode(err instanceof HttpParseError ? err.status : 400);
+    const status = errorInfo(code).status;
     this.observer.clientError(status);
     this.log.warn({ code, status, client: conn.remote }, `bad request from client: ${err.message}`);
     const x = conn.x;
@@ -196,17 +196,17 @@ export class ProxyServer implements ConnOwner {
       x.errorDetail = err.message;
       x.status = status;
       conn.closeAfter = true;
-      sendError(conn, x, status, code, err.message);
+      sendError(conn, x, code, err.message);
       return;
     }
-    rawError(conn, status, code, status === 431 ? 'request headers too large' : status === 408 ? 'request timed out' : `malformed request (${err.message})`);
+    rawError(conn, code, code === 'LPX_CLIENT_BAD_REQUEST' ? `malformed request (${err.message})` : undefined);
   }
 
-  /** answer an error the proxy found itself */
-  private reject(conn: ClientConn, x: Exchange, status: number, code: ErrorCode, msg: string): void {
-    x.status = status;
+  /** answer an error the proxy found itself, with its catalog status; `msg` defaults to the code's title */
+  private reject(conn: ClientConn, x: Exchange, code: ErrorCode, msg?: string): void {
+    x.status = errorInfo(code).status;
     if (x.error === null) x.error = code;
-    sendError(conn, x, status, code, msg);
+    sendError(conn, x, code, msg);
   }
 
   /** a request head arrived */
@@ -216,13 +216,13 @@ export class ProxyServer implements ConnOwner {
     this.active++;
     if (head.method === 'CONNECT') {
       conn.closeAfter = true;
-      this.reject(conn, x, 405, 'LPX_CLIENT_BAD_REQUEST', 'CONNECT is not supported: this is a reverse proxy');
+      this.reject(conn, x, 'LPX_CLIENT_METHOD_NOT_ALLOWED');
       return;
     }
     if (head.expect !== null) {
       if (head.expect.toLowerCase() !== '100-continue') {
         conn.closeAfter = true;
-        this.reject(conn, x, 417, 'LPX_CLIENT_BAD_REQUEST', `unsupported expectation ${JSON.stringify(head.expect)}`);
+        this.reject(conn, x, 'LPX_CLIENT_EXPECTATION_FAILED', `unsupported expectation ${JSON.stringify(head.expect)}`);
         return;
       }
       conn.expectContinue = head.minor === 1;
@@ -247,10 +247,10 @@ export class ProxyServer implements ConnOwner {
         sendDirect(conn, x, d.status, d.headers, d.body);
         return;
       case 'none':
-        this.reject(conn, x, 404, 'LPX_ROUTE_NONE', 'no route for this host and path');
+        this.reject(conn, x, 'LPX_ROUTE_NONE');
         return;
       case 'refused':
-        this.reject(conn, x, 400, d.code, d.reason);
+        this.reject(conn, x, d.code, d.reason);
         return;
       case 'error': {
         const err = d.error;
@@ -258,7 +258,8 @@ export class ProxyServer implements ConnOwner {
         x.errorDetail = err.message;
         x.traceback = err.traceback ?? null;
         this.observer.scriptError(err);
-        this.reject(conn, x, 500, err.code, 'the routing script failed for this request (see the proxy log)');
+        // the client gets the code's fixed title, never the script's message; the log gets the rest
+        this.reject(conn, x, err.code);
       }
     }
   }

@@ -2,9 +2,9 @@
  * The gate every script passes to go live, wherever it comes from: start-up (one process
  * or a cluster primary), a reload (file, SIGHUP, admin API), a cluster worker's prepare,
  * and `luaproxy check`. A loaded candidate must pass its own tests (run against a fresh
- * copy) and a dry run of recent requests (replayed through another fresh copy). So the
- * live script runs nothing extra, and the candidate goes live exactly as it loaded: not
- * one route() call has touched its state.
+ * copy) and, on a reload, a dry run of recent requests (replayed through another fresh
+ * copy). So the live script runs nothing extra, and the candidate goes live exactly as it
+ * loaded: not one route() call has touched its state.
  */
 import { loadConfig, type Config } from '../config/load.js';
 import { LpxError } from '../core/errors.js';
@@ -32,13 +32,11 @@ const DRY_RUN_MAX = 64;
 const DRY_RUN_MS = 250;
 const MADE_UP: Sample = { head: requestSource('GET', '/', 'example.com'), client: '127.0.0.1', decision: null };
 
-/** a start-up or `check`: the script's own tests, then one made-up request */
-export function admit(cfg: Config): DryRun {
-  checkCandidate(cfg);
-  return dryRun(cfg, []);
-}
-
-/** what a candidate must pass wherever it comes from: its own tests (LPX_RELOAD_REFUSED at the first failing row) */
+/**
+ * What a candidate must pass wherever it comes from (a start, `check`, a reload, a
+ * cluster primary): its own tests, LPX_RELOAD_REFUSED at the first failing row. A reload
+ * then dry-runs it too (dryRun); a start has no traffic to replay.
+ */
 export function checkCandidate(cfg: Config): void {
   validateOwnTests(cfg);
 }
