@@ -5,7 +5,7 @@
 export { loadConfig, type Config, type BackendSpec, type LoadOptions } from './config/load.js';
 export { defaults, type Settings } from './config/defaults.js';
 export { normalizeHost } from './core/host.js';
-export { LpxError, isLpxError, codes, type ErrorCode } from './core/errors.js';
+export { LpxError, isLpxError, codes, errorInfo, errorCodes, type ErrorCode, type ErrorInfo } from './core/errors.js';
 export { start, type StartOptions, type Running } from './app.js';
 export type { Decision } from './core/decision.js';
 export { decide } from './routing/decide.js';
