@@ -64,7 +64,8 @@ function typeFits(def: unknown, type: string): boolean {
 function routeOnce(body: string): Decision {
   const src = `listen = "127.0.0.1:0"\nbackends = { { name = "app1", url = "http://127.0.0.1:9" } }\nfunction route(host, path, req)\n${body}\nend\n`;
   const cfg = loadConfig(path.join(ROOT, 'stub-probe.lua'), { source: src });
-  return decide(cfg, new RouteCall(requestSource('POST', '/p?x=1', 'a.example', [['x-y', 'z']]), '127.0.0.1'));
+  // over TLS, so every field (tls_sni too) has a value
+  return decide(cfg, new RouteCall(requestSource('POST', '/p?x=1', 'a.example', [['x-y', 'z']]), '127.0.0.1', { scheme: 'https', sni: 'a.example' }));
 }
 
 function respondBody(outcome: ReturnType<typeof routeOnce>): string {

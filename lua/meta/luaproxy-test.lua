@@ -30,6 +30,9 @@
 ---@field query? string The query without `?` (or put it in the path: `"/a?b=1"`).
 ---@field headers? table<string, string>
 ---@field client? string The client address. Default `"127.0.0.1"`.
+---@field scheme? "http"|"https" Default `"http"`.
+---@field http_version? "1.0"|"1.1"|"2" Default `"1.1"`.
+---@field tls_sni? string The TLS server name; default nil (or the host, when `scheme` is `"https"`).
 
 ---One row of a `routes { ... }` table (or of a script's own `tests`): positional
 ---`{ host, path, expected }`, or named, with backend state simulated for that row only.

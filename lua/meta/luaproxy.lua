@@ -28,11 +28,14 @@ backends = {}
 ---The request as route() may read it. It is built lazily: a field costs something only
 ---when the script reads it, so most scripts never touch `req`.
 ---@class luaproxy.Request
----@field method string The request method, upper case: `"GET"`, `"POST"`, ...
----@field url string The request target as sent: path and query (`"/a/b?x=1"`).
+---@field method string The request method as sent: `"GET"`, `"POST"`, ...
+---@field url string The request target as sent, not normalized: path and query (`"/a/b?x=1"`).
 ---@field query string? The query string without `?`, or nil when there is none.
 ---@field headers table<string, string> Request headers by lower-case name; repeated headers are joined with `", "`.
----@field client string The client's IP address.
+---@field client string The client's IP address (with PROXY protocol, the address its header gives).
+---@field scheme "http"|"https" How the request came: plain HTTP or over TLS.
+---@field http_version "1.0"|"1.1"|"2" The HTTP version of the request.
+---@field tls_sni string? The TLS server name (SNI) the client asked for, or nil.
 
 ---Forward to a backend, and optionally rewrite the path and headers on the way.
 ---@class luaproxy.Forward

@@ -35,6 +35,12 @@ export interface RouteView {
   readonly query: string | null;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly client: string;
+  /** "http" or "https" */
+  readonly scheme: string;
+  /** "1.0", "1.1" or "2" */
+  readonly httpVersion: string;
+  /** the TLS server name (SNI), or null */
+  readonly tlsSni: string | null;
 }
 
 /** the TypeScript side of the `proxy` module; backends are named by their index */
@@ -500,6 +506,9 @@ export class LuaScript {
           break;
         }
         case 'client': pushOwned(L1, Buffer.from(r.client, 'latin1')); break;
+        case 'scheme': lua.lua_pushstring(L1, to_luastring(r.scheme)); break;
+        case 'http_version': lua.lua_pushstring(L1, to_luastring(r.httpVersion)); break;
+        case 'tls_sni': if (r.tlsSni === null) lua.lua_pushnil(L1); else pushOwned(L1, Buffer.from(r.tlsSni, 'latin1')); break;
         case 'headers': {
           lua.lua_createtable(L1, 0, 8);
           for (const [k, v] of Object.entries(r.headers)) {

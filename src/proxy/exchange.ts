@@ -9,7 +9,7 @@ import type { BackendState } from '../balancer/backend.js';
 import type { ErrorCode } from '../core/errors.js';
 import type { Decision } from '../core/decision.js';
 import type { RequestHead } from '../http1/parse.js';
-import { RouteCall } from '../routing/call.js';
+import { RouteCall, type Arrival } from '../routing/call.js';
 
 export class Exchange extends RouteCall {
   readonly start = performance.now();
@@ -44,8 +44,9 @@ export class Exchange extends RouteCall {
     /** the client's address, kept because the socket forgets it once it closes */
     client: string,
     readonly socket: Socket,
+    arrival?: Arrival,
   ) {
-    super(head, client);
+    super(head, client, arrival);
   }
 
   get hasBody(): boolean {

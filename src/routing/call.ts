@@ -21,7 +21,21 @@ export interface RequestSource {
   readonly host: string | undefined;
   /** every header as sent, name and value alternating */
   readonly headers: readonly string[];
+  /** HTTP/1.x minor version (RequestHead has it); absent: 1 */
+  readonly minor?: number;
+  /** the HTTP version, when it is not 1.x ("2" for an HTTP/2 stream) or is given outright (tests) */
+  readonly httpVersion?: string;
 }
+
+/** how a request came: over which scheme, and the TLS server name the client asked for */
+export interface Arrival {
+  readonly scheme: 'http' | 'https';
+  /** the SNI name of the TLS connection, or null (plain HTTP, or a client that sent none) */
+  readonly sni: string | null;
+}
+
+/** a plain-HTTP connection */
+export const PLAIN: Arrival = Object.freeze({ scheme: 'http', sni: null });
 
 // the refusals, made once: a refused request allocates nothing
 const refuse = (what: 'host' | 'target', reason: string): Decision => Object.freeze({ kind: 'refused', code: 'LPX_CLIENT_BAD_REQUEST', what, reason });
@@ -52,12 +66,29 @@ export class RouteCall {
 
   constructor(
     readonly head: RequestSource,
-    /** the client's address (`req.client`) */
+    /** the client's address (`req.client`; with PROXY protocol, the address its header gives) */
     readonly client: string,
+    /** `req.scheme` and `req.tls_sni` */
+    readonly arrival: Arrival = PLAIN,
   ) {}
 
   get method(): string {
     return this.head.method;
+  }
+
+  /** `req.scheme`: "http" or "https" */
+  get scheme(): 'http' | 'https' {
+    return this.arrival.scheme;
+  }
+
+  /** `req.tls_sni`: the TLS server name, or null */
+  get tlsSni(): string | null {
+    return this.arrival.sni;
+  }
+
+  /** `req.http_version`: "1.0", "1.1" (or "2" for an HTTP/2 stream) */
+  get httpVersion(): string {
+    return this.head.httpVersion ?? (this.head.minor === 0 ? '1.0' : '1.1');
   }
 
   /** `req.query`: the part of the target after `?`, or null */

@@ -21,7 +21,7 @@ export interface RouteCase {
   weights: Record<string, number>;
 }
 
-const KEYS = ['host', 'path', 'expect', 'name', 'method', 'query', 'headers', 'client', 'down', 'drained', 'weights'];
+const KEYS = ['host', 'path', 'expect', 'name', 'method', 'query', 'headers', 'client', 'scheme', 'http_version', 'tls_sni', 'down', 'drained', 'weights'];
 
 /** read one row; throws LPX_TEST_USAGE saying what is wrong with it */
 export function parseCase(row: LuaPlain): RouteCase {
@@ -75,11 +75,18 @@ export function parseCase(row: LuaPlain): RouteCase {
       query: typeof o.query === 'string' ? o.query : undefined,
       headers,
       client: typeof o.client === 'string' ? o.client : undefined,
+      scheme: o.scheme === 'https' ? 'https' : o.scheme === 'http' || o.scheme === undefined ? undefined : badScheme(o.scheme),
+      http_version: typeof o.http_version === 'string' ? o.http_version : undefined,
+      tls_sni: typeof o.tls_sni === 'string' ? o.tls_sni : undefined,
     },
     down,
     drained,
     weights,
   };
+}
+
+function badScheme(v: LuaPlain): never {
+  throw new LpxError('LPX_TEST_USAGE', `a case's scheme must be "http" or "https", got ${JSON.stringify(v)}`);
 }
 
 export interface CaseFailure extends Mismatch {

@@ -26,6 +26,12 @@ export interface RouteRequest {
   headers?: Record<string, string>;
   /** the client address */
   client?: string;
+  /** "http" (default) or "https" */
+  scheme?: 'http' | 'https';
+  /** "1.0", "1.1" (default) or "2" */
+  http_version?: string;
+  /** the TLS server name; default: none, or the host (without port) when scheme is https */
+  tls_sni?: string;
 }
 
 export interface LoadRoutingOptions {
@@ -78,7 +84,10 @@ export class RoutingScript {
       const q = path.indexOf('?');
       target = `${q < 0 ? path : path.slice(0, q)}?${request.query}`;
     }
-    const call = new RouteCall(requestSource(request.method ?? 'GET', target, host, Object.entries(request.headers ?? {})), request.client ?? '127.0.0.1');
+    const src = { ...requestSource(request.method ?? 'GET', target, host, Object.entries(request.headers ?? {})), httpVersion: request.http_version };
+    const scheme = request.scheme ?? 'http';
+    const sni = request.tls_sni ?? (scheme === 'https' ? host.replace(/:\d*$/, '').toLowerCase() : null);
+    const call = new RouteCall(src, request.client ?? '127.0.0.1', { scheme, sni });
     return { decision: decide(this.config, call), call };
   }
 

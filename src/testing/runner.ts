@@ -143,7 +143,10 @@ export function runTestFile(file: string, opts: RunOptions = {}, coverage?: Line
     const o = v as Record<string, LuaPlain>;
     const headers: Record<string, string> = {};
     if (o.headers && typeof o.headers === 'object') for (const [k, x] of Object.entries(o.headers)) headers[k] = String(x);
-    return { method: typeof o.method === 'string' ? o.method : undefined, query: typeof o.query === 'string' ? o.query : undefined, client: typeof o.client === 'string' ? o.client : undefined, headers };
+    const s = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+    const scheme = s('scheme');
+    if (scheme !== undefined && scheme !== 'http' && scheme !== 'https') throw new Error(`req.scheme: "http" or "https" expected, got ${JSON.stringify(scheme)}`);
+    return { method: s('method'), query: s('query'), client: s('client'), scheme, http_version: s('http_version'), tls_sni: s('tls_sni'), headers };
   };
   const fail = (where: string, f: Omit<Failure, 'where'>): never => {
     pending ??= { where, ...f };
