@@ -34,6 +34,26 @@ export const NO_BACKEND = '(none)';
 
 export const WATCHDOG_KILLS_HELP = 'Processes the watchdog ended because their event loop stopped turning for watchdog.kill_after seconds (counted by the cluster primary; a single process cannot count its own end, so there it stays 0)';
 
+/**
+ * `luaproxy_certificate_expiry_seconds{name,serial}`: seconds until each certificate of the
+ * live config expires, computed at scrape time (negative once it has); `name` is the
+ * certificate's first DNS name. A single process and the cluster primary both register it.
+ */
+export function certificateExpiryGauge(registers: Registry[], config: () => Config | null): Gauge<string> {
+  return new Gauge({
+    name: 'luaproxy_certificate_expiry_seconds',
+    help: 'Seconds until a certificate TLS listeners serve expires (negative once it has), by its first DNS name and its serial number',
+    labelNames: ['name', 'serial'], registers,
+    collect() {
+      this.reset();
+      const now = new Date();
+      for (const c of config()?.certs?.info(now) ?? []) {
+        this.labels(c.names[0], c.serial).set(Math.round((c.notAfter.getTime() - now.getTime()) / 1000));
+      }
+    },
+  });
+}
+
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 interface Inc { inc(v?: number): void }
@@ -85,6 +105,7 @@ export class ProxyMetrics implements ProxyObserver {
   private readonly reloads: Counter<string>;
   private readonly connectionsOpened: CounterCell;
   private readonly clientErrors: Counter<string>;
+  private readonly intakeRefusals: Counter<string>;
   private readonly lastReloadOk: Gauge<string>;
   private readonly lastReloadTime: Gauge<string>;
 
@@ -130,6 +151,12 @@ export class ProxyMetrics implements ProxyObserver {
       help: 'Malformed client requests answered by the proxy itself (400, 408, 431)',
       labelNames: ['status'], registers,
     });
+    this.intakeRefusals = new Counter({
+      name: 'luaproxy_connections_refused_total',
+      help: 'Client connections closed before HTTP: reason "tls" (the TLS handshake failed: no certificate for the name, a client that speaks no TLS) or "proxy_protocol" (a missing or invalid PROXY header)',
+      labelNames: ['reason'], registers,
+    });
+    for (const r of ['tls', 'proxy_protocol']) this.intakeRefusals.labels(r).inc(0);
     for (const r of ['ok', 'refused']) this.reloads.labels(r, 'file').inc(0);
     // always 0 here, so dashboards find the series; see WATCHDOG_KILLS_HELP
     new Counter({ name: 'luaproxy_watchdog_kills_total', help: WATCHDOG_KILLS_HELP, registers });
@@ -245,6 +272,10 @@ export class ProxyMetrics implements ProxyObserver {
     this.clientErrors.labels(String(status)).inc();
   }
 
+  intakeRefused(kind: 'proxy_protocol' | 'tls'): void {
+    this.intakeRefusals.labels(kind).inc();
+  }
+
   // ---- reloads ----
 
   reload(r: ReloadResult): void {
@@ -294,5 +325,6 @@ export class ProxyMetrics implements ProxyObserver {
         if (self.source) this.labels(self.source.config.hash).set(1);
       },
     });
+    certificateExpiryGauge(registers, () => self.source?.config ?? null);
   }
 }

@@ -1,11 +1,13 @@
 /**
  * The /status document: what is live (script version, hash, files, listen address),
- * how the last reloads went, every backend with its state and counters, the recent
- * errors and the process' own vital signs. The status page renders exactly this.
+ * how the last reloads went, every backend with its state and counters, the certificates
+ * TLS listeners serve, the recent errors and the process' own vital signs. The status
+ * page renders exactly this.
  */
 import { displayPath } from '../core/display-path.js';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/load.js';
+import type { CertStore } from '../tls/certificates.js';
 import type { ReloadResult } from '../reload/reloader.js';
 import type { ProxyMetrics } from './metrics.js';
 import { openHandles, openFds } from './process-metrics.js';
@@ -56,6 +58,7 @@ export function buildStatus(t: AdminTarget, metrics: ProxyMetrics, admin: string
       ...b.view(),
       ejections_total: metrics.ejectionsOf(b.name),
     })),
+    certificates: certificateStatus(cfg.certs),
     recent_errors: metrics.recent.list(),
     process: {
       pid: process.pid,
@@ -80,6 +83,18 @@ export function reloadStatus(r: { readonly history: readonly ReloadResult[]; rea
     last_error: lastError ? { at: lastError.at, trigger: lastError.trigger, code: lastError.code ?? null, error: lastError.error ?? null } : null,
     history: [...r.history].reverse(),
   };
+}
+
+/** the `certificates` section of /status: every certificate of the live config, in the script's order (empty without TLS) */
+export function certificateStatus(certs: CertStore | null, now: Date = new Date()): Array<Record<string, unknown>> {
+  return (certs?.info(now) ?? []).map((c) => ({
+    names: c.names,
+    issuer: c.issuer,
+    serial: c.serial,
+    not_after: c.notAfter.toISOString(),
+    days_left: c.daysLeft,
+    file: c.file,
+  }));
 }
 
 function round(n: number): number {

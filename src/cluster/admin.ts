@@ -10,9 +10,9 @@ import type { Config } from '../config/load.js';
 import type { ReloadResult } from '../reload/reloader.js';
 import type { AdminSource } from '../admin/server.js';
 import { openHandles, openFds } from '../admin/process-metrics.js';
-import { reloadStatus } from '../admin/status.js';
+import { certificateStatus, reloadStatus } from '../admin/status.js';
 import { displayPath } from '../core/display-path.js';
-import { WATCHDOG_KILLS_HELP } from '../admin/metrics.js';
+import { WATCHDOG_KILLS_HELP, certificateExpiryGauge } from '../admin/metrics.js';
 
 type MetricJson = MetricObjectWithValues<MetricValue<string>>;
 
@@ -39,8 +39,8 @@ export interface ClusterView {
   drain(name: string, drained: boolean): Promise<Array<{ worker: number; data: unknown }>>;
 }
 
-/** series the primary owns: the workers' copies do not follow cluster reloads */
-const PRIMARY_OWNED = new Set(['luaproxy_reloads_total', 'luaproxy_last_reload_ok', 'luaproxy_last_reload_timestamp_seconds', 'luaproxy_config_version', 'luaproxy_config_info', 'luaproxy_watchdog_kills_total']);
+/** series the primary owns: the workers' copies do not follow cluster reloads (and certificates would be summed) */
+const PRIMARY_OWNED = new Set(['luaproxy_reloads_total', 'luaproxy_last_reload_ok', 'luaproxy_last_reload_timestamp_seconds', 'luaproxy_config_version', 'luaproxy_config_info', 'luaproxy_watchdog_kills_total', 'luaproxy_certificate_expiry_seconds']);
 /** levels that are the same fact in every worker, or where the worst worker matters; the rest is summed */
 const AGGREGATOR: Record<string, 'min' | 'max'> = {
   luaproxy_backend_up: 'min',
@@ -80,6 +80,8 @@ export class ClusterAdmin implements AdminSource {
       name: 'luaproxy_config_info', help: 'Always 1; the label hash is the sha256 prefix of the live script\'s files', labelNames: ['hash'], registers,
       collect() { this.reset(); this.labels(view.config.hash).set(1); },
     });
+    // the primary loads the same config, certificates included
+    certificateExpiryGauge(registers, () => view.config);
     new Gauge({
       name: 'luaproxy_cluster_workers', help: 'Worker processes the cluster runs (--workers)', registers,
       collect() { this.set(view.workers().length); },
@@ -178,6 +180,7 @@ export class ClusterAdmin implements AdminSource {
         const s = byWorker.get(w.id);
         return { ...w, answered: Boolean(s), traffic: s?.traffic ?? null, process: s?.process ?? null };
       }),
+      certificates: certificateStatus(cfg.certs),
       recent_errors: [...byWorker.entries()].flatMap(([worker, s]) => (s.recent_errors ?? []).map((e) => ({ worker, ...e }))),
       // the primary's own vital signs (the status page reads the same keys as a single process'), with the worst worker's event-loop lag
       process: primaryProcess([...byWorker.values()]),
