@@ -1,13 +1,49 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import https from 'node:https';
+import type tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import { loadConfig } from '../src/config/load.js';
+import { isLpxError } from '../src/core/errors.js';
+import { makeCA, makeCert, type Issued } from '../src/tls/self-signed.js';
 import { startBackend } from './helpers/backend.js';
 import { startProxy } from './helpers/proxy.js';
-import { get } from './helpers/http.js';
+import { get, raw } from './helpers/http.js';
 
 const dir = path.resolve(import.meta.dirname, '../examples');
-const load = (name: string) => loadConfig(path.join(dir, name));
+
+/**
+ * The certificate files examples name, by example: path (without .pem/.key) -> DNS names.
+ * None is committed (it would expire), so such an example is loaded from a temp copy
+ * beside certificates made now, signed by a test CA.
+ */
+const EXAMPLE_CERTS: Record<string, Record<string, string[]>> = {
+  'tls.lua': { 'certs/example.com': ['example.com', 'www.example.com'], 'certs/api.example.com': ['api.example.com'] },
+};
+let ca: Issued;
+/** example -> its temp copy's folder, and the certificates made for it by path */
+const copies = new Map<string, { dir: string; certs: Map<string, Issued> }>();
+beforeAll(async () => {
+  ca = await makeCA({ name: 'examples test CA' });
+  for (const [name, files] of Object.entries(EXAMPLE_CERTS)) {
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-example-'));
+    fs.copyFileSync(path.join(dir, name), path.join(copy, name));
+    const certs = new Map<string, Issued>();
+    for (const [base, names] of Object.entries(files)) {
+      const c = await makeCert({ ca, names });
+      fs.mkdirSync(path.dirname(path.join(copy, base)), { recursive: true });
+      fs.writeFileSync(path.join(copy, `${base}.pem`), c.chain ?? c.cert);
+      fs.writeFileSync(path.join(copy, `${base}.key`), c.key, { mode: 0o600 });
+      certs.set(base, c);
+    }
+    copies.set(name, { dir: copy, certs });
+  }
+});
+afterAll(() => { for (const c of copies.values()) fs.rmSync(c.dir, { recursive: true, force: true }); });
+
+const load = (name: string) => loadConfig(path.join(copies.get(name)?.dir ?? dir, name));
 const decide = (cfg: ReturnType<typeof load>, host: string, p: string) => cfg.route(Buffer.from(host), Buffer.from(p), null);
 
 describe('every example config', () => {
@@ -56,4 +92,57 @@ describe('every example config', () => {
       await Promise.all([api.close(), www.close()]);
     }
   });
+
+  it('tls.lua as committed, without its certificate files: loading names the first missing file', () => {
+    let err: unknown = null;
+    try { loadConfig(path.join(dir, 'tls.lua')); } catch (e) { err = e; }
+    expect(isLpxError(err, 'LPX_CONFIG_INVALID'), String(err)).toBe(true);
+    expect((err as Error).message).toMatch(/^examples\/tls\.lua:\d+: tls\.certificates\[1\]\.cert: cannot read "certs\/example\.com\.pem": no such file \(ENOENT/);
+    // and its header says how to make them
+    expect(fs.readFileSync(path.join(dir, 'tls.lua'), 'utf8')).toContain('-keyout certs/example.com.key -out certs/example.com.pem');
+  });
+
+  it('tls.lua works end to end: a certificate per site by SNI, plain HTTP redirected, a misdirected request refused', async () => {
+    const copy = copies.get('tls.lua')!;
+    const [api, www] = await Promise.all([startBackend('api'), startBackend('www')]);
+    const src = fs.readFileSync(path.join(dir, 'tls.lua'), 'utf8')
+      .replace('listen = { 80, { address = 443, tls = true } }', 'listen = { "127.0.0.1:0", { address = "127.0.0.1:0", tls = true } }')
+      .replace('http://127.0.0.1:9001', api.url).replace('http://127.0.0.1:9002', www.url);
+    expect(src).toContain('"127.0.0.1:0", tls = true');
+    const p = await startProxy(src, { dir: copy.dir });
+    try {
+      const [plain, secure] = p.running.server.addresses().map((a) => a.address.port);
+      const redirect = await raw(plain, 'GET /pricing?plan=pro HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n');
+      expect(redirect).toMatch(/^HTTP\/1\.1 308/);
+      expect(redirect).toMatch(/\r\nlocation: https:\/\/www\.example\.com\/pricing\?plan=pro\r\n/i);
+
+      const serial = (base: string) => new X509Certificate(copy.certs.get(base)!.cert).serialNumber;
+      const toApi = await httpsGet(secure, 'api.example.com', 'api.example.com', '/v1/users');
+      expect(toApi).toMatchObject({ status: 200, serial: serial('certs/api.example.com') });
+      expect(JSON.parse(toApi.body)).toMatchObject({ backend: 'api', url: '/v1/users' });
+      const toWww = await httpsGet(secure, 'www.example.com', 'www.example.com', '/');
+      expect(toWww).toMatchObject({ status: 200, serial: serial('certs/example.com') });
+      expect(JSON.parse(toWww.body).backend).toBe('www');
+
+      const misdirected = await httpsGet(secure, 'www.example.com', 'api.example.com', '/');
+      expect(misdirected.status).toBe(421);
+    } finally {
+      await p.close();
+      await Promise.all([api.close(), www.close()]);
+    }
+  });
 });
+
+/** one HTTPS request with the test CA trusted and the name checked */
+function httpsGet(port: number, servername: string, host: string, urlPath: string): Promise<{ status: number; body: string; serial: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path: urlPath, servername, ca: ca.cert, headers: { host }, agent: false }, (res) => {
+      const serial = (res.socket as tls.TLSSocket).getPeerX509Certificate()?.serialNumber ?? '';
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, serial }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
