@@ -167,6 +167,15 @@ log = {}
 ---@type luaproxy.Upgrade
 upgrade = {}
 
+---The forwarded headers sent to backends (docs/http.md, "Forwarded headers").
+---@class luaproxy.Forwarded
+---@field x_forwarded? boolean Send X-Forwarded-For (the client's address), X-Forwarded-Proto (http or https, as the client came) and X-Forwarded-Host (the client's Host). Default `true`.
+---@field forwarded? boolean Send the RFC 7239 Forwarded header (for=, proto=, host=). Default `false`.
+---@field trust? string[] Peers (IP addresses or CIDRs like `"10.0.0.0/8"`, IPv4 or IPv6) whose X-Forwarded-For and Forwarded are extended; anyone else's are replaced. Default `{  }`.
+
+---@type luaproxy.Forwarded
+forwarded = {}
+
 ---The watchdog: a process whose event loop stops turning ends itself, for its supervisor (the cluster primary, systemd) to restart it.
 ---@class luaproxy.Watchdog
 ---@field kill_after? number Seconds the event loop may stop turning before the process logs a fatal line and ends itself (exit code 71); 0 turns the watchdog off, otherwise at least 1. Default `10`.

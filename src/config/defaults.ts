@@ -101,6 +101,14 @@ export const defaults = {
     /** Upgrade protocols passed through to backends (only when the backend answers 101) */
     protocols: ['websocket'] as string[],
   },
+  forwarded: {
+    /** send X-Forwarded-For (the client's address), X-Forwarded-Proto (http or https, as the client came) and X-Forwarded-Host (the client's Host) */
+    x_forwarded: true,
+    /** send the RFC 7239 Forwarded header (for=, proto=, host=) */
+    forwarded: false,
+    /** peers (IP addresses or CIDRs like "10.0.0.0/8", IPv4 or IPv6) whose X-Forwarded-For and Forwarded are extended; anyone else's are replaced */
+    trust: [] as string[],
+  },
   watchdog: {
     /** seconds the event loop may stop turning before the process logs a fatal line and ends itself (exit code 71), for its supervisor to restart it; 0 turns the watchdog off */
     kill_after: 10,

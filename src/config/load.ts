@@ -19,6 +19,7 @@ import type { Random } from '../balancer/balancer.js';
 import { defaults, DEFAULT_LISTEN, type Settings } from './defaults.js';
 import { closest, didYouMean } from './did-you-mean.js';
 import { SourceLines } from './locate.js';
+import { trustEntry } from './trusted-peers.js';
 
 export interface BackendSpec {
   name: string;
@@ -245,6 +246,15 @@ function checkValue(name: string, def: unknown, v: LuaPlain, here: string): unkn
     if (name === 'log.level' && !['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(v)) throw bad('one of trace, debug, info, warn, error, silent');
     if (name === 'health.path' && !v.startsWith('/')) throw bad('a path starting with "/"');
     if (name === 'admin.listen' && !parseHostPort(v)) throw bad('"host:port"');
+    return v;
+  }
+  if (name === 'forwarded.trust') {
+    if (!Array.isArray(v)) throw bad('a list of IP addresses or CIDRs like { "10.0.0.0/8", "::1" }');
+    v.forEach((x, i) => {
+      if (typeof x !== 'string' || trustEntry(x) === null) {
+        throw new LpxError('LPX_CONFIG_INVALID', `${here}${name}[${i + 1}]: expected an IP address or CIDR like "10.0.0.0/8", got ${typeof x === 'string' ? JSON.stringify(x) : describe(x)}`);
+      }
+    });
     return v;
   }
   if (Array.isArray(def)) {

@@ -239,7 +239,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
     up.user = this;
     this.phase = P_HEAD;
     const x = this.x;
-    up.socket.write(backendRequestHead(x.head, this.path, x.client, x.hostOverride, this.overrides, x.upgrade), 'latin1');
+    up.socket.write(backendRequestHead(x.head, this.path, x.client, x.hostOverride, this.overrides, x.upgrade, x.scheme, x.cfg.settings.forwarded), 'latin1');
     if (x.hasBody && x.upgrade === null) {
       this.bodyStarted = true;
       this.conn.startBody(this);
