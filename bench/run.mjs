@@ -3,11 +3,14 @@
 //
 //   node bench/run.mjs [--rounds 3] [--seconds 8] [--warmup 2] [--only luaproxy,nginx]
 //                      [--scenarios 1k-c50,1m-c50] [--out bench/results] [--access-log off]
+//   node bench/run.mjs --only luaproxy-tls,nginx-tls --scenarios tls-1k-c50,tls-newconn
 //
-// Needs: wrk and nginx (Debian: apt-get install -y nginx wrk), optionally haproxy;
-// the Node peers come from devDependencies (npm install). With 2+ cores every proxy is
-// pinned alone on CPU 0, and the nginx origin and wrk share CPU 1. Scenarios run
-// interleaved (every proxy once per scenario per round) and medians are reported.
+// Needs: wrk and nginx (Debian: installed with apt-get when missing and run as root),
+// optionally haproxy; the Node peers come from devDependencies (npm install). With 2+
+// cores every proxy is pinned alone on CPU 0, and the nginx origin and wrk share CPU 1.
+// Scenarios run interleaved (every proxy once per scenario per round) and medians are
+// reported. The tls-* scenarios run only on the *-tls peers (luaproxy and nginx listening
+// for HTTPS with the same certificate, made at start), and the others only on the rest.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,7 +35,16 @@ const PROXY_CPU = CORES >= 2 ? 0 : null;
 const LOAD_CPU = CORES >= 2 ? 1 : null;
 
 // ---------------------------------------------------------------- requirements
-const missing = ['wrk', 'nginx', 'taskset'].filter((c) => !have(c));
+/** Debian packages of the commands the bench needs, installed when missing (root and apt-get only) */
+const PACKAGES = { wrk: 'wrk', nginx: 'nginx', taskset: 'util-linux' };
+const absent = () => Object.keys(PACKAGES).filter((c) => !have(c));
+if (absent().length && have('apt-get') && process.getuid?.() === 0) {
+  const pkgs = absent().map((c) => PACKAGES[c]);
+  console.log(`installing ${pkgs.join(', ')} (apt-get install -y)...`);
+  const install = () => execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...pkgs], { stdio: 'inherit' });
+  try { install(); } catch { execFileSync('apt-get', ['update'], { stdio: 'inherit' }); install(); }
+}
+const missing = absent();
 if (missing.length) {
   console.error(`bench needs: ${missing.join(', ')} (Debian: apt-get install -y nginx wrk haproxy util-linux)`);
   process.exit(2);
@@ -51,6 +63,18 @@ const port = () => PORTS.shift();
 const BACKENDS = [port(), port(), port(), port()];
 const node = process.execPath;
 
+// one certificate for every HTTPS listener (ECDSA P-256, self-signed for localhost), made by luaproxy's own src/tls
+const CERT = await (async () => {
+  const { makeCert } = await import(path.join(ROOT, 'dist', 'tls', 'self-signed.js'));
+  const c = await makeCert({ names: ['localhost'] });
+  const files = { cert: path.join(dir, 'localhost.pem'), key: path.join(dir, 'localhost.key') };
+  fs.writeFileSync(files.cert, c.cert);
+  fs.writeFileSync(files.key, c.key, { mode: 0o600 });
+  return files;
+})();
+/** the scenarios HTTPS peers run */
+const TLS_SCENARIOS = ['tls-1k-c50', 'tls-newconn'];
+
 // ---------------------------------------------------------------- the peers
 /** each starts pinned on PROXY_CPU and returns { proc, port, reload? } */
 const PEERS = {
@@ -68,6 +92,17 @@ const PEERS = {
         proc, port: p,
         reload: (n) => { luaproxyScript(dir, p, BACKENDS, `v${n}`, { access: ACCESS }); process.kill(proc.pid, 'SIGHUP'); },
       };
+    },
+  },
+  'luaproxy-tls': {
+    label: 'luaproxy listening for HTTPS only (same script, access log to a file)',
+    tls: true,
+    start: async () => {
+      const p = port();
+      const file = luaproxyScript(dir, p, BACKENDS, 'tls', { access: ACCESS, name: 'luaproxy-tls.lua', tls: CERT });
+      const proc = startProc('luaproxy-tls', node, [path.join(ROOT, 'bin', 'luaproxy.js'), 'run', file, '--json', '--no-watch'], { cpu: PROXY_CPU, logFile: path.join(dir, 'luaproxy-tls.log') });
+      await waitPort(p);
+      return { proc, port: p };
     },
   },
   'luaproxy-nolog': {
@@ -128,6 +163,17 @@ const PEERS = {
       return { proc, port: p, reload: () => process.kill(proc.pid, 'SIGHUP') };
     },
   },
+  'nginx-tls': {
+    label: 'nginx 1 worker listening for HTTPS only (same certificate; session tickets on, its default)',
+    tls: true,
+    start: async () => {
+      const p = port();
+      const conf = nginxProxy(dir, p, BACKENDS, { tls: CERT, name: 'nginx-tls' });
+      const proc = startProc('nginx-tls', 'nginx', ['-p', dir, '-c', conf], { cpu: PROXY_CPU });
+      await waitPort(p);
+      return { proc, port: p };
+    },
+  },
   haproxy: {
     label: 'HAProxy 1 thread (balance hdr(host) consistent, no logs)',
     available: HAVE_HAPROXY,
@@ -148,6 +194,9 @@ const SCENARIOS = {
   'post64k': { connections: 50, args: ['/post', 'POST', '65536'], about: 'POST with a 64 KiB body, 50 connections' },
   'newconn': { connections: 50, args: ['/1k', 'GET', '0', 'close'], about: 'a new connection per request (Connection: close), 50 at a time' },
   'reload': { connections: 50, args: ['/1k'], reloadEvery: 1000, about: '1 KiB, 50 connections, a hot reload every second (proxies that reload)' },
+  'tls-1k-c50': { connections: 50, args: ['/1k'], scheme: 'https', about: 'HTTPS: 1 KiB responses, 50 keep-alive connections' },
+  // wrk keeps a session it got a ticket for and resumes it on the next connection, so this is a mix of full and resumed handshakes (see bench/README.md)
+  'tls-newconn': { connections: 50, args: ['/1k', 'GET', '0', 'close'], scheme: 'https', about: 'HTTPS: a new TLS connection per request (Connection: close), 50 at a time' },
 };
 const wanted = opt('scenarios', Object.keys(SCENARIOS).join(',')).split(',');
 const EXTRA = wanted.filter((s) => s === 'memory' || s === 'cluster');
@@ -162,7 +211,7 @@ async function measure(peer, running, scen, seconds) {
   const reloader = scen.reloadEvery && running.reload ? setInterval(() => running.reload(++reloads), scen.reloadEvery) : null;
   const cpu0 = pid ? cpuSeconds(pid) : 0;
   try {
-    const r = await runWrk({ port: running.port, connections: scen.connections, seconds, cpu: LOAD_CPU, args: scen.args });
+    const r = await runWrk({ port: running.port, connections: scen.connections, seconds, cpu: LOAD_CPU, args: scen.args, scheme: scen.scheme });
     // a reload that replaces worker processes (nginx) loses their CPU time: no figure then
     const cpu = pid ? cpuSeconds(pid) - cpu0 : NaN;
     if (cpu < 0) return { ...r, cpuUsPerReq: NaN, cpuSeconds: NaN, peakMB: peak, reloads };
@@ -218,7 +267,9 @@ try {
         const running = started.get(p);
         if (scen.reloadEvery && !running.reload) continue;
         if (PEERS[p].only && !PEERS[p].only.includes(s)) continue;
-        if (WARMUP > 0) await runWrk({ port: running.port, connections: scen.connections, seconds: WARMUP, cpu: LOAD_CPU, args: scen.args }).catch(() => null);
+        // HTTPS peers run the tls-* scenarios, and only those
+        if (Boolean(PEERS[p].tls) !== TLS_SCENARIOS.includes(s)) continue;
+        if (WARMUP > 0) await runWrk({ port: running.port, connections: scen.connections, seconds: WARMUP, cpu: LOAD_CPU, args: scen.args, scheme: scen.scheme }).catch(() => null);
         const r = await measure(p, running, scen, SECONDS);
         ((results[s] ??= {})[p] ??= []).push(r);
         console.log(`round ${round} ${s.padEnd(8)} ${p.padEnd(11)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  cpu ${r.cpuUsPerReq.toFixed(1)} us/req  rss ${r.peakMB.toFixed(0)} MB${r.errors || r.non2xx ? `  ERRORS ${r.errors} non2xx ${r.non2xx}` : ''}${r.reloads ? `  reloads ${r.reloads}` : ''}`);
@@ -226,7 +277,7 @@ try {
     }
   }
   const extra = {};
-  if (EXTRA.includes('memory')) extra.memory = await memoryScenario(peers.filter((p) => p !== 'direct' && !PEERS[p].only));
+  if (EXTRA.includes('memory')) extra.memory = await memoryScenario(peers.filter((p) => p !== 'direct' && !PEERS[p].only && !PEERS[p].tls));
   if (EXTRA.includes('cluster')) extra.cluster = await clusterScenario();
   report(peers, extra);
 } finally {
@@ -303,11 +354,13 @@ function report(peers, extra) {
   let md = `# luaproxy bench run ${meta.date}\n\n- machine: ${meta.cpus}, ${meta.memGB} GB RAM, Node ${meta.node}, ${meta.nginx.trim()}\n- ${meta.pinning}\n- load average at start: ${meta.loadavgAtStart}\n- command: \`${meta.command}\` (${ROUNDS} rounds x ${SECONDS}s, medians)\n\n`;
   for (const [s, byPeer] of Object.entries(med)) {
     md += `## ${s}: ${SCENARIOS[s].about}\n\n| proxy | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MB | errors | luaproxy req/s ratio | luaproxy CPU/req ratio |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n`;
-    const lp = byPeer.luaproxy;
+    // the ratios are luaproxy's figure over the peer's; in the tls-* scenarios, luaproxy-tls's
+    const self = TLS_SCENARIOS.includes(s) ? 'luaproxy-tls' : 'luaproxy';
+    const lp = byPeer[self];
     for (const p of peers) {
       const m = byPeer[p];
       if (!m) continue;
-      md += `| ${p} | ${f(m.rps)} | ${f(m.p50, 2)} | ${f(m.p99, 2)} | ${f(m.cpuUsPerReq, 1)} | ${f(m.peakMB)} | ${m.errors} | ${lp && p !== 'luaproxy' ? f(lp.rps / m.rps, 2) : ''} | ${lp && p !== 'luaproxy' && p !== 'direct' ? f(lp.cpuUsPerReq / m.cpuUsPerReq, 2) : ''} |\n`;
+      md += `| ${p} | ${f(m.rps)} | ${f(m.p50, 2)} | ${f(m.p99, 2)} | ${f(m.cpuUsPerReq, 1)} | ${f(m.peakMB)} | ${m.errors} | ${lp && p !== self ? f(lp.rps / m.rps, 2) : ''} | ${lp && p !== self && p !== 'direct' ? f(lp.cpuUsPerReq / m.cpuUsPerReq, 2) : ''} |\n`;
     }
     md += '\n';
   }

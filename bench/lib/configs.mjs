@@ -1,7 +1,8 @@
 // Config files for the benchmark's servers, written into a temp folder: the nginx origin
 // (several ports, static 1 KiB and 1 MiB files, a POST sink), nginx and HAProxy as
 // proxies (consistent hash on Host, keep-alive upstreams, one worker/thread), and the
-// luaproxy script (proxy.hash(host) over the same backends, access logs on).
+// luaproxy script (proxy.hash(host) over the same backends, access logs on). nginx and
+// luaproxy can also listen for HTTPS only, with the same certificate file.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -48,17 +49,29 @@ ${ports.map((p) => `    listen 127.0.0.1:${p} reuseport backlog=4096;`).join('\n
   return file;
 }
 
-export function nginxProxy(dir, port, backendPorts) {
-  const file = path.join(dir, 'nginx-proxy.conf');
-  fs.writeFileSync(file, `${common(dir, 'nginx-proxy')}
-  access_log ${dir}/nginx-proxy-access.log combined buffer=64k;
+/** `tls`: { cert, key } files to listen for HTTPS instead (TLS 1.2 and 1.3, as luaproxy's default) */
+export function nginxProxy(dir, port, backendPorts, { tls = null, name = 'nginx-proxy' } = {}) {
+  const file = path.join(dir, `${name}.conf`);
+  const listen = tls
+    ? `listen 127.0.0.1:${port} ssl backlog=4096;
+    ssl_certificate ${tls.cert};
+    ssl_certificate_key ${tls.key};
+    ssl_protocols TLSv1.2 TLSv1.3;`
+    : `listen 127.0.0.1:${port} backlog=4096;`;
+  // over TLS the line ends with the protocol and whether the session was resumed (r) or not (.)
+  const log = tls
+    ? `log_format tls '$remote_addr - [$time_local] "$request" $status $body_bytes_sent $ssl_protocol $ssl_session_reused';
+  access_log ${dir}/${name}-access.log tls buffer=64k;`
+    : `access_log ${dir}/${name}-access.log combined buffer=64k;`;
+  fs.writeFileSync(file, `${common(dir, name)}
+  ${log}
   upstream be {
     hash $host consistent;
 ${backendPorts.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
     keepalive 512;
   }
   server {
-    listen 127.0.0.1:${port} backlog=4096;
+    ${listen}
     client_max_body_size 100m;
     location / {
       proxy_pass http://be;
@@ -97,11 +110,16 @@ ${backendPorts.map((p, i) => `  server s${i + 1} 127.0.0.1:${p}`).join('\n')}
   return file;
 }
 
-/** the realistic luaproxy script: a few rules, then proxy.hash(host); access log on */
-export function luaproxyScript(dir, port, backendPorts, variant = '', { access = true, name = 'luaproxy.lua' } = {}) {
+/** the realistic luaproxy script: a few rules, then proxy.hash(host); access log on. `tls`: { cert, key } to listen for HTTPS instead */
+export function luaproxyScript(dir, port, backendPorts, variant = '', { access = true, name = 'luaproxy.lua', tls = null } = {}) {
   const file = path.join(dir, name);
+  // wrk sends the URL's host (127.0.0.1) as the server name: the default certificate answers it
+  const listen = tls
+    ? `listen = { { address = "127.0.0.1:${port}", tls = true } }
+tls = { certificates = { { cert = ${JSON.stringify(tls.cert)}, key = ${JSON.stringify(tls.key)} } }, default = "localhost" }`
+    : `listen = "127.0.0.1:${port}"`;
   fs.writeFileSync(file, `-- bench config ${variant}
-listen = "127.0.0.1:${port}"
+${listen}
 backends = {
 ${backendPorts.map((p, i) => `  { name = "app${i + 1}", url = "http://127.0.0.1:${p}" },`).join('\n')}
 }

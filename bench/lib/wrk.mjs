@@ -26,9 +26,9 @@ export function parseWrk(out) {
   };
 }
 
-/** wrk against 127.0.0.1:port with the host-cycling script; args go to the script */
-export function runWrk({ port, connections, seconds, cpu = null, args = ['/1k'], threads = 1 }) {
-  const wrkArgs = ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--latency', '--timeout', '10s', '-s', SCRIPT, `http://127.0.0.1:${port}`, '--', ...args];
+/** wrk against 127.0.0.1:port with the host-cycling script; args go to the script; scheme 'https' for TLS (wrk resumes no sessions: every connection is a full handshake) */
+export function runWrk({ port, connections, seconds, cpu = null, args = ['/1k'], threads = 1, scheme = 'http' }) {
+  const wrkArgs = ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--latency', '--timeout', '10s', '-s', SCRIPT, `${scheme}://127.0.0.1:${port}`, '--', ...args];
   const argv = cpu === null ? ['wrk', wrkArgs] : ['taskset', ['-c', String(cpu), 'wrk', ...wrkArgs]];
   return new Promise((resolve, reject) => {
     execFile(argv[0], argv[1], { maxBuffer: 1 << 20, timeout: (seconds + 30) * 1000 }, (err, stdout, stderr) => {
