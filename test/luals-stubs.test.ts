@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { PROXY_FUNCTIONS, LuaScript } from '../src/lua/script.js';
 import { defaults } from '../src/config/defaults.js';
 import { loadConfig, scriptLimits } from '../src/config/load.js';
+import { BACKEND_OPTION_FIELDS } from '../src/config/backend-options.js';
 import type { Decision } from '../src/core/decision.js';
 import { decide } from '../src/routing/decide.js';
 import { RouteCall, requestSource } from '../src/routing/call.js';
@@ -127,7 +128,8 @@ describe('LuaLS stubs in lua/meta', () => {
     expect(globals.get('listen')).toBe('integer|string');
     expect(globals.get('backends')).toMatch(/luaproxy\.Backend/);
     expect(mainStub).toMatch(/^function route\(host, path, req\) end$/m);
-    expect(allClasses.get('luaproxy.Backend')!.map((f) => f.name).sort()).toEqual(['name', 'url', 'weight']);
+    // the fields a backend table may have (src/config/load.ts readBackends, src/config/backend-options.ts)
+    expect(allClasses.get('luaproxy.Backend')!.map((f) => f.name).sort()).toEqual(['name', 'url', 'weight', ...BACKEND_OPTION_FIELDS].sort());
   });
 
   it('the stub file itself is a config the real loader accepts (its globals have the right shapes)', () => {

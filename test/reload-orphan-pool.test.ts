@@ -15,11 +15,11 @@ describe('a request of an older config to a backend the live config dropped', ()
     const s = structuredClone(defaults) as unknown as Settings;
     s.timeouts.backend_idle = 60;
     up = new Upstreams();
-    up.get(a.url, s);
-    up.get(b.url, s);
-    up.retain([a.url], s); // b was removed by a reload
+    up.get({ origin: a.url }, s);
+    up.get({ origin: b.url }, s);
+    up.retain([{ origin: a.url }], s); // b was removed by a reload
 
-    const late = up.get(b.url, s);
+    const late = up.get({ origin: b.url }, s);
     const conn = await new Promise<UpConn>((resolve, reject) => late.acquire({ acquired: (err, c) => (err ? reject(err) : resolve(c!)) }));
     const text = await new Promise<string>((resolve) => {
       let got = '';

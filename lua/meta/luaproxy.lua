@@ -14,11 +14,15 @@
 ---@type integer|string
 listen = 8080
 
----A backend: a URL string, or a table with a name and a weight.
+---A backend: a URL string, or a table with a name, a weight and connection options.
 ---@class luaproxy.Backend
 ---@field name? string Unique name that route() returns. Defaults to the URL's `host:port`.
 ---@field url string `"http://host:port"` (no path).
 ---@field weight? number Share of traffic relative to the others (above 0). Default `1`.
+---@field ca? string https only: a PEM file (relative to the script) of the CAs the backend's certificate must chain to, instead of node's default CAs.
+---@field verify? boolean https only: `false` accepts any certificate (logged as a warning at load). Default `true`.
+---@field servername? string https only: the SNI sent and the name the certificate must carry. Default: the URL's host, when it is a name.
+---@field proxy_protocol? "v1"|"v2" Send a PROXY protocol header naming the client first on each connection; such connections are never reused.
 
 ---The backends, in order. Each entry is a URL string (`"http://127.0.0.1:9001"`) or a
 ---table `{ name = "app1", url = "http://10.0.0.5:8000", weight = 2 }`. Names are unique.

@@ -19,9 +19,11 @@ import type { Random } from '../balancer/balancer.js';
 import { defaults, DEFAULT_LISTEN, type Settings } from './defaults.js';
 import { closest, didYouMean } from './did-you-mean.js';
 import { SourceLines } from './locate.js';
+import { readBackendOptions, BACKEND_OPTION_FIELDS, NO_OPTIONS, type BackendOptions } from './backend-options.js';
 import { trustEntry } from './trusted-peers.js';
 
-export interface BackendSpec {
+/** one entry of `backends`; its connection options (ca, verify, servername, proxy_protocol) are documented in backend-options.ts */
+export interface BackendSpec extends BackendOptions {
   name: string;
   url: string;
   /** scheme://host:port, what the connection pool dials */
@@ -101,7 +103,9 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
 
   const settings = readSettings(script, src);
   const listen = readListen(script.global('listen'), src);
-  const backends = readBackends(script.global('backends'), src);
+  const backends = readBackends(script.global('backends'), src, path.dirname(abs), warnings);
+  // a CA file is watched and hashed with the script, like a listener's certificate
+  for (const b of backends) if (b.ca) script.files.set(b.ca.file, b.ca.pem);
   if (!script.hasRoute) {
     const t = script.globalTypeName('route');
     throw new LpxError('LPX_CONFIG_INVALID', t === 'nil'
@@ -165,7 +169,9 @@ export function parseHostPort(s: string): ListenAddress | null {
 
 const URL_RE = /^(https?):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?\/?$/;
 
-function readBackends(v: LuaPlain, src: SourceLines): BackendSpec[] {
+const BACKEND_FIELDS = ['name', 'url', 'weight', ...BACKEND_OPTION_FIELDS];
+
+function readBackends(v: LuaPlain, src: SourceLines, baseDir: string, warnings: string[]): BackendSpec[] {
   const line = src.global('backends');
   if (v === null) return [];
   if (!Array.isArray(v)) {
@@ -178,13 +184,15 @@ function readBackends(v: LuaPlain, src: SourceLines): BackendSpec[] {
     let url: LuaPlain;
     let name: LuaPlain = null;
     let weight: LuaPlain = 1;
+    let table: Record<string, LuaPlain> | null = null;
     if (typeof entry === 'string') url = entry;
     else if (entry && typeof entry === 'object' && !Array.isArray(entry) && !(entry instanceof LuaFunctionRef)) {
       for (const k of Object.keys(entry)) {
-        if (!['name', 'url', 'weight'].includes(k)) {
-          throw new LpxError('LPX_CONFIG_INVALID', `${src.at(src.after(line, k, true) ?? line)}${label}: unknown field "${k}"${didYouMean(k, ['name', 'url', 'weight'])}`);
+        if (!BACKEND_FIELDS.includes(k)) {
+          throw new LpxError('LPX_CONFIG_INVALID', `${src.at(src.after(line, k, true) ?? line)}${label}: unknown field "${k}"${didYouMean(k, BACKEND_FIELDS)}`);
         }
       }
+      table = entry;
       url = entry.url ?? null;
       name = entry.name ?? null;
       weight = entry.weight ?? 1;
@@ -205,7 +213,9 @@ function readBackends(v: LuaPlain, src: SourceLines): BackendSpec[] {
       throw new LpxError('LPX_CONFIG_INVALID', `${where(url)}${label}: duplicate backend name "${name}" (also backends[${dup + 1}]); names must be unique${typeof entry === 'string' ? ' (a URL entry is named after its host:port; give one of them a name)' : ''}`);
     }
     seen.set(name, i);
-    out.push({ name, url, origin: `${m[1]}://${hostPort}`, weight });
+    const urlLine = src.after(line, url, false) ?? line;
+    const options = table === null ? NO_OPTIONS : readBackendOptions(table, label, url, m[1] === 'https', (k) => src.at(src.after(urlLine, k, true) ?? urlLine), baseDir, warnings);
+    out.push({ name, url, origin: `${m[1]}://${hostPort}`, weight, ...options });
   });
   return out;
 }

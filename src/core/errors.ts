@@ -33,6 +33,8 @@ const catalog = {
   LPX_UPSTREAM_REFUSED: { status: 502, exit: 1, title: 'the backend refused the connection' },
   LPX_UPSTREAM_RESET: { status: 502, exit: 1, title: 'the backend closed the connection before answering' },
   LPX_UPSTREAM_PROTOCOL: { status: 502, exit: 1, title: 'the backend sent an invalid response' },
+  /** an https backend failed the TLS handshake (its certificate failed verification, most often); retried like a refused connect */
+  LPX_UPSTREAM_TLS: { status: 502, exit: 1, title: 'the TLS handshake with the backend failed (see the proxy log)' },
   LPX_UPSTREAM_CONNECT_TIMEOUT: { status: 504, exit: 1, title: 'the backend did not accept a connection in time' },
   LPX_UPSTREAM_HEADER_TIMEOUT: { status: 504, exit: 1, title: 'the backend sent no response headers in time' },
   LPX_UPSTREAM_BODY_TIMEOUT: { status: 504, exit: 1, title: 'the backend stalled in the middle of its response' },

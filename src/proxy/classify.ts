@@ -28,6 +28,8 @@ export function classify(err: unknown): Failure {
   if (CONNECT_CODES.has(code)) return f('LPX_UPSTREAM_REFUSED', 'connect');
   switch (code) {
     case 'LPX_UPSTREAM_CONNECT_TIMEOUT': return f('LPX_UPSTREAM_CONNECT_TIMEOUT', 'connect');
+    // nothing was sent (the certificate failed verification, or the handshake did): like a refused connect
+    case 'LPX_UPSTREAM_TLS': return f('LPX_UPSTREAM_TLS', 'connect');
     case 'LPX_UPSTREAM_HEADER_TIMEOUT': return f('LPX_UPSTREAM_HEADER_TIMEOUT', null);
     case 'LPX_UPSTREAM_BODY_TIMEOUT': return f('LPX_UPSTREAM_BODY_TIMEOUT', null);
     case 'ECONNRESET':
@@ -38,7 +40,7 @@ export function classify(err: unknown): Failure {
       // nothing was sent and the backend did nothing wrong: answered as a reset, not counted
       return f('LPX_UPSTREAM_RESET', null, false);
     default:
-      // LPX_UPSTREAM_PROTOCOL (a malformed response), TLS failures, anything unexpected
+      // LPX_UPSTREAM_PROTOCOL (a malformed response), anything unexpected
       return f('LPX_UPSTREAM_PROTOCOL', null);
   }
 }

@@ -94,8 +94,8 @@ export class Forwarder {
     state.forwarding++;
     state.requests++;
     x.dispatchedAt = performance.now();
-    a.pool = this.upstreams.get(cfg.backends[index].origin, cfg.settings);
-    a.pool.acquire(a);
+    a.pool = this.upstreams.get(cfg.backends[index], cfg.settings);
+    a.pool.acquire(a, x);
   }
 
   /** the attempt failed before any response byte went to the client */

@@ -137,7 +137,7 @@ export class ProxyServer implements ConnOwner {
       this.retiring.add(old);
       old.close(() => this.retiring.delete(old));
     }
-    this.upstreams.retain(next.backends.map((b) => b.origin), next.settings);
+    this.upstreams.retain(next.backends, next.settings);
   }
 
   private bind(addr: ListenAddress, cfg: Config): Promise<net.Server> {

@@ -6,15 +6,23 @@
  * response, a close) is destroyed, never handed out. A reload keeps the pools of origins
  * that stay and closes the others once their requests are done.
  *
+ * A pool dials its backend as the backend entry says (src/proxy/dial.ts: https
+ * verification, the PROXY header). A connection that opened with a PROXY header names one
+ * client, so those pools never reuse one: each request opens its own and closes it after.
+ *
  * Why our own and not undici: the request path parses the backend's response head itself
  * (src/http1) and forwards the body bytes as they arrive, so undici's parser, header
  * objects and dispatcher would be a second parse of every response. undici remains what
  * the health checker and the tests use.
  */
-import net, { type Socket } from 'node:net';
-import tls from 'node:tls';
+import crypto from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { Settings } from '../config/defaults.js';
 import type { ErrorCode } from '../core/errors.js';
+import { backendProxyHeader, type ClientEnds } from './backend-proxy-header.js';
+import { Dialer, type PoolTarget } from './dial.js';
+
+export type { PoolTarget } from './dial.js';
 
 /** whoever uses a connection now: an attempt to forward a request, or a tunnel */
 export interface UpstreamUser {
@@ -96,37 +104,50 @@ export class OriginPool {
   private busy = 0;
   private connecting = 0;
   private readonly waiters: Acquirer[] = [];
-  private readonly host: string;
-  private readonly port: number;
-  private readonly secure: boolean;
+  /** the PROXY header of each waiter, for the connection opened when its turn comes */
+  private readonly prefaces = new WeakMap<Acquirer, Buffer>();
+  private readonly dialer: Dialer;
+  readonly origin: string;
+  /** PROXY protocol version, or null; such a pool never reuses a connection */
+  private readonly proxyProtocol: 'v1' | 'v2' | null;
   private closedResolve: (() => void) | null = null;
   /** no new connections; each one closes when its request is done */
   closed = false;
 
   constructor(
-    readonly origin: string,
-    private readonly connectMs: number,
+    target: PoolTarget,
+    connectMs: number,
     readonly idleMs: number,
     private readonly max: number,
   ) {
-    const u = new URL(origin);
-    this.secure = u.protocol === 'https:';
-    this.host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-    this.port = Number(u.port || (this.secure ? 443 : 80));
+    this.origin = target.origin;
+    this.dialer = new Dialer(target, connectMs);
+    this.proxyProtocol = target.proxyProtocol ?? null;
   }
 
-  /** an idle connection or a new one; `a.acquired` is called at once when one is idle */
-  acquire(a: Acquirer): void {
+  /**
+   * An idle connection or a new one; `a.acquired` is called at once when one is idle.
+   * `from` is the request's client, which a PROXY protocol pool names in its header.
+   */
+  acquire(a: Acquirer, from: ClientEnds | null = null): void {
+    if (this.proxyProtocol !== null) {
+      if (from === null) { a.acquired(new Error(`${this.origin} expects a PROXY header, and no client was given for it`), null); return; }
+      const preface = backendProxyHeader(this.proxyProtocol, from);
+      if (this.max > 0 && this.busy + this.connecting >= this.max) { this.prefaces.set(a, preface); this.waiters.push(a); return; }
+      this.open(a, preface);
+      return;
+    }
     const c = this.take();
     if (c !== null) { a.acquired(null, c); return; }
     if (this.max > 0 && this.busy + this.connecting >= this.max) { this.waiters.push(a); return; }
-    this.open(a);
+    this.open(a, null);
   }
 
   /** forget a waiter (its client left) */
   cancel(a: Acquirer): void {
     const i = this.waiters.indexOf(a);
     if (i >= 0) this.waiters.splice(i, 1);
+    this.prefaces.delete(a);
   }
 
   private take(): UpConn | null {
@@ -139,27 +160,18 @@ export class OriginPool {
     }
   }
 
-  private open(a: Acquirer): void {
+  private open(a: Acquirer, preface: Buffer | null): void {
     this.connecting++;
     let conn: UpConn | null = null;
-    const first = this.secure ? null : Buffer.allocUnsafe(READ_SIZE);
-    const socket = this.secure
-      ? tls.connect({ host: this.host, port: this.port, servername: net.isIP(this.host) ? undefined : this.host, ALPNProtocols: ['http/1.1'] })
-      : net.connect({
-        host: this.host,
-        port: this.port,
-        onread: { buffer: () => (conn === null ? first! : conn.nextBuffer()), callback: (n: number, b: Buffer) => { conn?.read(n, b); return true; } },
-      });
-    socket.setNoDelay(true);
-    let timer: NodeJS.Timeout | null = null;
-    const done = (err: Error | null) => {
-      if (timer) clearTimeout(timer);
-      socket.removeListener('error', onError);
-      socket.removeListener(this.secure ? 'secureConnect' : 'connect', onConnect);
+    // plain TCP reads into one reused buffer per connection (UpConn.nextBuffer)
+    const first = this.dialer.secure ? null : Buffer.allocUnsafe(READ_SIZE);
+    const onread = first === null ? null : {
+      buffer: () => (conn === null ? first : conn.nextBuffer()),
+      callback: (n: number, b: Buffer) => { conn?.read(n, b); return true; },
+    };
+    this.dialer.dial(preface, onread, (err, socket) => {
       this.connecting--;
-      if (err) {
-        socket.on('error', () => {}); // a late error from the abandoned socket must not go uncaught
-        socket.destroy();
+      if (err !== null || socket === null) {
         a.acquired(err, null);
         this.next();
         return;
@@ -167,18 +179,12 @@ export class OriginPool {
       this.busy++;
       conn = new UpConn(this, socket, first);
       a.acquired(null, conn);
-    };
-    const onError = (e: Error) => done(e);
-    const onConnect = () => done(null);
-    socket.once('error', onError);
-    socket.once(this.secure ? 'secureConnect' : 'connect', onConnect);
-    if (this.connectMs > 0) {
-      timer = setTimeout(() => done(Object.assign(new Error(`no connection within ${this.connectMs} ms`), { code: 'LPX_UPSTREAM_CONNECT_TIMEOUT' satisfies ErrorCode })), this.connectMs);
-    }
+    });
   }
 
   /** the request on `c` is done and the connection may carry another */
   release(c: UpConn): void {
+    if (this.proxyProtocol !== null) { this.discard(c); return; } // it named one client: never reused
     c.user = null;
     this.busy--;
     if (c.destroyed) { this.next(); return; }
@@ -209,7 +215,10 @@ export class OriginPool {
     this.settle();
     if (this.waiters.length === 0 || this.closed) return;
     if (this.max > 0 && this.busy + this.connecting >= this.max) return;
-    this.open(this.waiters.shift()!);
+    const w = this.waiters.shift()!;
+    const preface = this.prefaces.get(w) ?? null;
+    this.prefaces.delete(w);
+    this.open(w, preface);
   }
 
   /** close idle connections older than the idle timeout */
@@ -251,23 +260,25 @@ export class Upstreams {
   // pool keys of the last settings object seen: get() runs once per request, and the
   // settings only change on reload, so the key is not rebuilt every time
   private keysFor: Settings | null = null;
-  private keys = new Map<string, string>();
+  private keys = new Map<PoolTarget, string>();
 
-  private key(origin: string, s: Settings): string {
+  /** one pool per origin, connection options and pool settings: backends that differ in any of them share no connection */
+  private key(t: PoolTarget, s: Settings): string {
     if (s !== this.keysFor) { this.keysFor = s; this.keys = new Map(); }
-    let k = this.keys.get(origin);
+    let k = this.keys.get(t);
     if (k === undefined) {
-      k = `${origin}|${s.timeouts.connect}|${s.timeouts.backend_idle}|${s.limits.backend_connections}`;
-      this.keys.set(origin, k);
+      const ca = t.ca ? crypto.createHash('sha256').update(t.ca.pem).digest('hex').slice(0, 16) : '';
+      k = `${t.origin}|${t.verify ?? true}|${t.servername ?? ''}|${ca}|${t.proxyProtocol ?? ''}|${s.timeouts.connect}|${s.timeouts.backend_idle}|${s.limits.backend_connections}`;
+      this.keys.set(t, k);
     }
     return k;
   }
 
-  get(origin: string, s: Settings): OriginPool {
-    const k = this.key(origin, s);
+  get(t: PoolTarget, s: Settings): OriginPool {
+    const k = this.key(t, s);
     let p = this.pools.get(k);
     if (p === undefined) {
-      p = new OriginPool(origin, s.timeouts.connect * 1000, s.timeouts.backend_idle * 1000, s.limits.backend_connections);
+      p = new OriginPool(t, s.timeouts.connect * 1000, s.timeouts.backend_idle * 1000, s.limits.backend_connections);
       if (this.live && !this.live.has(k)) {
         // a request of an older config (a retry after a reload) to an origin the live
         // config dropped: serve it on a pool of its own, closed once its request is done
@@ -287,9 +298,9 @@ export class Upstreams {
     return p;
   }
 
-  /** keep the pools the new origins use; close the rest gracefully (in-flight requests finish) */
-  retain(origins: readonly string[], s: Settings): void {
-    const keep = new Set(origins.map((o) => this.key(o, s)));
+  /** keep the pools the new backends use; close the rest gracefully (in-flight requests finish) */
+  retain(targets: readonly PoolTarget[], s: Settings): void {
+    const keep = new Set(targets.map((t) => this.key(t, s)));
     this.live = keep;
     for (const [k, p] of this.pools) {
       if (keep.has(k)) continue;
@@ -311,3 +322,4 @@ export class Upstreams {
     return this.pools.size;
   }
 }
+

@@ -37,7 +37,7 @@ export interface CheckedEntry {
 const DAY = 86_400_000;
 
 /** what a failed read is called in a message */
-function readProblem(code: string | undefined): string {
+export function readProblem(code: string | undefined): string {
   switch (code) {
     case 'ENOENT':
       return 'no such file';
@@ -61,7 +61,7 @@ function readFile(where: string, field: 'cert' | 'key', given: string, abs: stri
 }
 
 /** the start of a file that is not what it should be, printable and short */
-function glimpse(bytes: Buffer): string {
+export function glimpse(bytes: Buffer): string {
   if (bytes.length === 0) return 'an empty file';
   const line = bytes.subarray(0, 60).toString('latin1').split(/\r?\n/)[0].replace(/[^\x20-\x7e]/g, '?');
   return JSON.stringify(line);
