@@ -5,7 +5,7 @@
 -- The certificate files are not in the repository (they would expire). Make them in
 -- certs/ next to this file first; until then `luaproxy check examples/tls.lua` stops at
 -- the first one, naming it:
---   tls.certificates[1].cert: cannot read "certs/example.com.pem": no such file (ENOENT, ...)
+--   examples/tls.lua:NN: tls.certificates[1].cert: cannot read "certs/example.com.pem": no such file (ENOENT, ...)
 -- Self-signed ones for trying it out, with openssl (run in this folder):
 --
 --   mkdir -p certs

@@ -56,6 +56,18 @@ end`, { dir });
     } finally { await p.close(); }
   });
 
+  it('is a 502 that names the handshake even when it is the only backend and retries are on', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-https-only-'));
+    const p = await startProxy(`backends = { { name = "secure", url = "https://localhost:${b.port}" } }
+function route(host, path) return "secure" end`, { dir });
+    try {
+      const r = await get(p.url + '/', { host: 'x' });
+      expect(r.status).toBe(502);
+      expect(r.headers['x-luaproxy-error']).toBe('LPX_UPSTREAM_TLS');
+      expect(r.body.toString()).toMatch(/^502 Bad Gateway: backend secure \(https:\/\/localhost:\d+\) failed the TLS handshake: /);
+    } finally { await p.close(); }
+  });
+
   it('works with ca = "ca.pem" (relative to the script), with the URL\'s host as SNI', async () => {
     const p = await proxyWith(', ca = "ca.pem"');
     try {

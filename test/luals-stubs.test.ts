@@ -125,7 +125,10 @@ describe('LuaLS stubs in lua/meta', () => {
 
   it('the top-level globals listen, backends and route are declared', () => {
     const globals = typedGlobals(mainStub);
-    expect(globals.get('listen')).toBe('integer|string');
+    expect(globals.get('listen')).toBe('integer|string|(integer|string|luaproxy.Listener)[]');
+    // the fields a listener table may have (src/config/listeners.ts) and of the tls table (src/config/tls.ts)
+    expect(allClasses.get('luaproxy.Listener')!.map((f) => f.name).sort()).toEqual(['address', 'http2', 'proxy_protocol', 'tls']);
+    expect(allClasses.get('luaproxy.Tls')!.map((f) => f.name).sort()).toEqual(['certificates', 'default', 'min_version']);
     expect(globals.get('backends')).toMatch(/luaproxy\.Backend/);
     expect(mainStub).toMatch(/^function route\(host, path, req\) end$/m);
     // the fields a backend table may have (src/config/load.ts readBackends, src/config/backend-options.ts)

@@ -9,10 +9,39 @@
 -- The globals a script sets
 -- ---------------------------------------------------------------------------------
 
----Where the proxy listens: a port number (all interfaces), or `"host:port"`
----(`"127.0.0.1:8080"`, `"[::1]:8080"`). Default `8080`.
----@type integer|string
+---One listener of a list: an address, and what the listener does.
+---@class luaproxy.Listener
+---@field address integer|string A port, or `"host:port"`.
+---@field tls? boolean Terminate TLS with the certificates of `tls`. Default `false`.
+---@field proxy_protocol? boolean Every connection starts with a PROXY protocol header (v1 or v2). Default `false`.
+---@field http2? boolean Refused for now: HTTP/2 to clients is not served yet. Default `false`.
+
+---Where the proxy listens: a port number (all interfaces), `"host:port"`
+---(`"127.0.0.1:8080"`, `"[::1]:8080"`), or a list of them, each of which may be a
+---table `{ address = 8443, tls = true }`. Default `8080`.
+---@type integer|string|(integer|string|luaproxy.Listener)[]
 listen = 8080
+
+---A certificate file and its key, paths relative to the script.
+---@class luaproxy.Certificate
+---@field cert string PEM certificate, the leaf first, then its issuers.
+---@field key string PEM private key (not encrypted).
+
+---The certificates TLS listeners serve.
+---@class luaproxy.Tls
+---@field certificates luaproxy.Certificate[] Picked by the client's server name: exact, then a one-label wildcard, then `default`.
+---@field default? string The name whose certificate a client without SNI, or with an unknown name, gets; nil: their handshake fails.
+---@field min_version? "TLSv1.2"|"TLSv1.3" Default `"TLSv1.2"`.
+
+---Certificates for TLS listeners (needed when a listener has `tls = true`).
+---@type luaproxy.Tls?
+tls = nil
+
+---Optional: the certificate for a server name the subjectAltName rules cannot express.
+---Called once per new name (cached until the next reload), under the route budget.
+---@param host string The server name the client sent (SNI), lower case.
+---@return string? name The name of a loaded certificate, or nil for the usual rules.
+function tls_certificate(host) end
 
 ---A backend: a URL string, or a table with a name, a weight and connection options.
 ---@class luaproxy.Backend

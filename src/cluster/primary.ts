@@ -7,6 +7,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { loadConfig, type Config } from '../config/load.js';
+import { addressChange } from '../config/listeners.js';
 import type { AdminServer } from '../admin/server.js';
 import { ClusterAdmin } from './admin.js';
 import type { Reloader, ReloadResult } from '../reload/reloader.js';
@@ -143,9 +144,8 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
   const target = {
     get config() { return config; },
     async swap(next: Config): Promise<DryRun> {
-      if (next.listen.host !== config.listen.host || next.listen.port !== config.listen.port) {
-        throw new LpxError('LPX_RELOAD_REFUSED', `listen changed from ${config.listen.host}:${config.listen.port} to ${next.listen.host}:${next.listen.port}; in cluster mode a new listen address needs a restart`);
-      }
+      const moved = addressChange(config.listeners, next.listeners);
+      if (moved) throw new LpxError('LPX_RELOAD_REFUSED', `listen changed from ${moved.from} to ${moved.to}; in cluster mode a new listen address needs a restart`);
       const source = sourceOf(next);
       const id = nextId++;
         const parts: Participant[] = slots.filter((s) => s.worker).map((s) => ({

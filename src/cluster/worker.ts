@@ -6,6 +6,7 @@
  * gracefully when the primary says so or goes away.
  */
 import { loadConfig, type Config } from '../config/load.js';
+import { addressChange } from '../config/listeners.js';
 import { start, type Running } from '../app.js';
 import { scriptLogger } from '../wiring.js';
 import { dryRun } from '../routing/gate.js';
@@ -80,9 +81,8 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
         try {
           const old = running.config;
           const next = loadConfig(opts.file, { previous: old, source: decodeSource(m.source), log: fromScript });
-          if (next.listen.host !== old.listen.host || next.listen.port !== old.listen.port) {
-            throw new Error(`listen changed from ${old.listen.host}:${old.listen.port} to ${next.listen.host}:${next.listen.port}; in cluster mode a new listen address needs a restart`);
-          }
+          const moved = addressChange(old.listeners, next.listeners);
+          if (moved) throw new Error(`listen changed from ${moved.from} to ${moved.to}; in cluster mode a new listen address needs a restart`);
           const dry = dryRun(next, running.server.recentSamples());
           pending = { id: m.id, next };
           send({ t: 'prepared', id: m.id, ok: true, hash: next.hash, moved: dry.moved, compared: dry.compared });

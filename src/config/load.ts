@@ -16,11 +16,15 @@ import type { LineCoverage } from '../lua/coverage.js';
 import { LpxError } from '../core/errors.js';
 import { BackendSet } from '../balancer/backend-set.js';
 import type { Random } from '../balancer/balancer.js';
-import { defaults, DEFAULT_LISTEN, type Settings } from './defaults.js';
+import { defaults, type Settings } from './defaults.js';
+import { readListeners, parseHostPort, type ListenAddress, type ListenerSpec } from './listeners.js';
+import { readTls, tlsChooser } from './tls.js';
+import type { SecureContext } from 'node:tls';
+import type { CertStore } from '../tls/certificates.js';
 import { closest, didYouMean } from './did-you-mean.js';
 import { SourceLines } from './locate.js';
-import { readBackendOptions, BACKEND_OPTION_FIELDS, NO_OPTIONS, type BackendOptions } from './backend-options.js';
 import { trustEntry } from './trusted-peers.js';
+import { readBackendOptions, BACKEND_OPTION_FIELDS, NO_OPTIONS, type BackendOptions } from './backend-options.js';
 
 /** one entry of `backends`; its connection options (ca, verify, servername, proxy_protocol) are documented in backend-options.ts */
 export interface BackendSpec extends BackendOptions {
@@ -31,10 +35,8 @@ export interface BackendSpec extends BackendOptions {
   weight: number;
 }
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
+export type { ListenAddress, ListenerSpec } from './listeners.js';
+export { parseHostPort } from './listeners.js';
 
 export interface Config {
   readonly file: string;
@@ -42,7 +44,14 @@ export interface Config {
   readonly files: ReadonlyMap<string, Buffer>;
   /** sha256 of the files' contents, first 12 hex digits */
   readonly hash: string;
+  /** the first listener's address (the one most configs have) */
   readonly listen: ListenAddress;
+  /** every listener, in the script's order */
+  readonly listeners: readonly ListenerSpec[];
+  /** the certificates TLS listeners serve (null: no tls table, or a routing-only load) */
+  readonly certs: CertStore | null;
+  /** the TLS context for a client's server name (null: none sent): the tls_certificate hook, or the certificates' names */
+  tlsContext(servername: string | null): SecureContext | null;
   readonly backends: readonly BackendSpec[];
   readonly backendSet: BackendSet;
   readonly settings: Settings;
@@ -59,6 +68,8 @@ export interface LoadOptions {
   source?: string | Buffer;
   /** the files of a loaded script (Config.files): load a copy of exactly those bytes */
   sources?: ReadonlyMap<string, Buffer>;
+  /** a copy for routing only (tests, a dry run): the `tls` table is not read, no certificate loaded */
+  routingOnly?: boolean;
   log?: (level: string, msg: string, where: string) => void;
   /** randomness for the random balancer (seeded in tests) */
   random?: Random;
@@ -71,7 +82,7 @@ export interface LoadOptions {
 /** the project's lua/ folder, which `require` may also load from */
 export const LUA_LIB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lua');
 
-const TOP_LEVEL = ['listen', 'backends', 'route', 'tests', ...Object.keys(defaults)] as const;
+const TOP_LEVEL = ['listen', 'backends', 'route', 'tests', 'tls', 'tls_certificate', ...Object.keys(defaults)] as const;
 
 export function scriptLimits(s: Settings['script']): { load: BudgetLimits; route: BudgetLimits } {
   const common = { heapBytes: s.heap, maxString: s.max_string, matchSteps: s.match_steps };
@@ -102,7 +113,14 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
   }
 
   const settings = readSettings(script, src);
-  const listen = readListen(script.global('listen'), src);
+  const listeners = readListeners(script.global('listen'), src);
+  const listen: ListenAddress = { host: listeners[0].host, port: listeners[0].port };
+  const tls = opts.routingOnly ? null : readTls(script.global('tls'), listeners, src, abs);
+  if (tls) {
+    warnings.push(...tls.warnings);
+    // watched and hashed with the script: a renewed certificate reloads the config
+    for (const [f, bytes] of tls.files) script.files.set(f, bytes);
+  }
   const backends = readBackends(script.global('backends'), src, path.dirname(abs), warnings);
   // a CA file is watched and hashed with the script, like a listener's certificate
   for (const b of backends) if (b.ca) script.files.set(b.ca.file, b.ca.pem);
@@ -134,6 +152,9 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
     files: script.files,
     hash: h.digest('hex').slice(0, 12),
     listen,
+    listeners,
+    certs: tls?.store ?? null,
+    tlsContext: tlsChooser(tls?.store ?? null, script, opts.log ?? (() => {})),
     backends,
     backendSet,
     settings,
@@ -142,29 +163,6 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
     route: (host, p, req) => script.route(host, p, req),
   };
   return loaded;
-}
-
-function readListen(v: LuaPlain, src: SourceLines): ListenAddress {
-  const at = () => src.at(src.global('listen'));
-  if (v === null) return { host: '0.0.0.0', port: DEFAULT_LISTEN };
-  if (typeof v === 'number') {
-    if (!Number.isInteger(v) || v < 0 || v > 65535) throw new LpxError('LPX_CONFIG_INVALID', `${at()}listen: expected a port from 1 to 65535 or "host:port", got ${v}`);
-    return { host: '0.0.0.0', port: v };
-  }
-  if (typeof v === 'string') {
-    const a = parseHostPort(v);
-    if (a) return a;
-  }
-  throw new LpxError('LPX_CONFIG_INVALID', `${at()}listen: expected a port number or "host:port", got ${JSON.stringify(v instanceof LuaFunctionRef ? 'a function' : v)}`);
-}
-
-/** "host:port", "[::1]:port" or ":port" / "port" */
-export function parseHostPort(s: string): ListenAddress | null {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(s) ?? (/^(\d{1,5})$/.test(s) ? [s, undefined, '', s] : null);
-  if (!m) return null;
-  const port = Number(m[3]);
-  if (port > 65535) return null;
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
 const URL_RE = /^(https?):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?\/?$/;

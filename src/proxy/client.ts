@@ -12,6 +12,8 @@ import { headEnd, parseRequestHead, leadingEmptyLines, HttpParseError, type Requ
 import { ChunkedDecoder, chunkHeader, CHUNK_END } from '../http1/chunked.js';
 import type { Exchange } from './exchange.js';
 import type { Settings } from '../config/defaults.js';
+import type { Arrival } from '../routing/call.js';
+import { arrivalOf } from './listeners.js';
 
 /** takes the request body, piece by piece */
 export interface BodySink {
@@ -99,10 +101,16 @@ export class ClientConn {
   private tunnel: Socket | null = null;
   deadline = 0;
   deadlineKind = D_NONE;
-  readonly remote: string;
+  private arrivalOf: Arrival | null = null;
 
-  constructor(private readonly owner: ConnOwner, readonly socket: Socket) {
-    this.remote = socket.remoteAddress ?? '';
+  constructor(
+    private readonly owner: ConnOwner,
+    readonly socket: Socket,
+    /** the client's address: the socket's peer, or what its PROXY header said */
+    readonly remote: string = socket.remoteAddress ?? '',
+    /** the socket is a TLSSocket */
+    readonly tls = false,
+  ) {
     // the first head has a deadline from the moment the connection opens (a client that sends nothing is closed)
     this.setDeadline(D_HEAD, owner.settings.timeouts.client_header);
     socket.on('data', this.onData);
@@ -110,6 +118,11 @@ export class ClientConn {
     socket.on('error', () => {});
     socket.on('close', this.onClose);
     socket.on('drain', this.onDrain);
+  }
+
+  /** how this connection's requests came (for TLS, known once the handshake is done, before any request) */
+  get arrival(): Arrival {
+    return (this.arrivalOf ??= arrivalOf(this.socket, this.tls));
   }
 
   private readonly onData = (d: Buffer): void => {

@@ -128,9 +128,10 @@ export class Forwarder {
     let code = failure.code;
     let status = failure.status;
     let what = describeFailure(failure.code, a.state, cfg.settings.timeouts, err);
-    if (failure.retry === 'connect' && (cfg.backendSet.panic || this.nextCandidate(x, a.failoverKey) < 0)) {
+    if (failure.retry === 'connect' && failure.code !== 'LPX_UPSTREAM_TLS' && (cfg.backendSet.panic || this.nextCandidate(x, a.failoverKey) < 0)) {
       // no backend is left to try: all are down, drained or ejected (this was a try in
-      // panic mode), or every available one refused this request
+      // panic mode), or every available one refused this request. A backend whose
+      // certificate failed verification is there but misconfigured: that stays a 502.
       code = 'LPX_UPSTREAM_UNAVAILABLE';
       status = 503;
       what = `no backend is available (all are down, drained, ejected, or refused this request); the last try: ${what}`;
@@ -180,6 +181,7 @@ function describeFailure(code: string, b: BackendState, t: { connect: number; he
     case 'LPX_UPSTREAM_HEADER_TIMEOUT': return `backend ${b.name} (${b.url}) sent no response headers within ${t.header}s`;
     case 'LPX_UPSTREAM_BODY_TIMEOUT': return `backend ${b.name} (${b.url}) stalled in the middle of its response for ${t.body}s`;
     case 'LPX_UPSTREAM_RESET': return `backend ${b.name} (${b.url}) closed the connection before answering`;
+    case 'LPX_UPSTREAM_TLS': return `backend ${b.name} (${b.url}) failed the TLS handshake: ${err.message}`;
     default: return `backend ${b.name} (${b.url}) sent an invalid response: ${err.message}`;
   }
 }

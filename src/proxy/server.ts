@@ -8,9 +8,10 @@
  * connection's deadline (and its backend attempt's) four times a second, so no request
  * arms a timer of its own.
  */
-import net, { type Socket, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/logger.js';
-import type { Config, ListenAddress } from '../config/load.js';
+import type { Config, ListenerSpec } from '../config/load.js';
+import { Listeners, type Accepted, type IntakeOwner } from './listeners.js';
 import type { Settings } from '../config/defaults.js';
 import { errorInfo, clientCode, type LpxError, type ErrorCode } from '../core/errors.js';
 import { HttpParseError, type RequestHead } from '../http1/parse.js';
@@ -37,6 +38,8 @@ export interface ProxyObserver {
   scriptError?(err: LpxError): void;
   connections?(delta: number): void;
   clientError?(status: number): void;
+  /** a connection was closed before HTTP: a bad or missing PROXY header, a failed TLS handshake */
+  intakeRefused?(kind: 'proxy_protocol' | 'tls'): void;
 }
 
 export interface ProxyServerOptions {
@@ -53,6 +56,7 @@ function combine(list: ProxyObserver[]): Required<ProxyObserver> {
     scriptError: (e) => { for (const o of list) o.scriptError?.(e); },
     connections: (d) => { for (const o of list) o.connections?.(d); },
     clientError: (s) => { for (const o of list) o.clientError?.(s); },
+    intakeRefused: (k) => { for (const o of list) o.intakeRefused?.(k); },
   };
 }
 
@@ -66,10 +70,10 @@ const SWEEP_MS = 250;
  */
 export const SOCKET_HWM = 64 * 1024;
 
-export class ProxyServer implements ConnOwner {
+export class ProxyServer implements ConnOwner, IntakeOwner {
   private cfg: Config;
-  private server: net.Server | null = null;
-  private readonly retiring = new Set<net.Server>();
+  private readonly listeners: Listeners;
+  private bound = false;
   private readonly conns = new Set<ClientConn>();
   readonly upstreams = new Upstreams();
   private readonly forwarder: Forwarder;
@@ -92,6 +96,7 @@ export class ProxyServer implements ConnOwner {
     this.tunnels = new Tunnels(outcome);
     const hooks: ForwardHooks = { outcome, tunnel: (x, conn, up, head, rest) => this.tunnels.start(x, conn, up, head, rest) };
     this.forwarder = new Forwarder(this.upstreams, this.log, hooks);
+    this.listeners = new Listeners(this, this.log, SOCKET_HWM);
   }
 
   get config(): Config {
@@ -103,7 +108,12 @@ export class ProxyServer implements ConnOwner {
   }
 
   get address(): AddressInfo | null {
-    return (this.server?.address() as AddressInfo | null) ?? null;
+    return this.listeners.address;
+  }
+
+  /** every listener's bound address, in the script's order */
+  addresses(): Array<{ spec: ListenerSpec; address: AddressInfo }> {
+    return this.listeners.addresses();
   }
 
   get openTunnels(): number {
@@ -111,7 +121,8 @@ export class ProxyServer implements ConnOwner {
   }
 
   async listen(): Promise<AddressInfo> {
-    this.server = await this.bind(this.cfg.listen, this.cfg);
+    await this.listeners.apply(this.cfg);
+    this.bound = true;
     if (this.sweeper === null) {
       this.sweeper = setInterval(this.sweep, SWEEP_MS);
       this.sweeper.unref();
@@ -120,52 +131,30 @@ export class ProxyServer implements ConnOwner {
   }
 
   /**
-   * Swap in a new config in one step. When its listen address differs, the new address
-   * is bound first; if that fails, this throws and the old config and listener stay.
+   * Swap in a new config in one step. Addresses it lists that are not bound yet are bound
+   * first; if one fails, this throws and the old config and listeners stay.
    */
   async swap(next: Config): Promise<void> {
-    const prev = this.cfg;
-    const moved = next.listen.host !== prev.listen.host || next.listen.port !== prev.listen.port;
-    let fresh: net.Server | null = null;
-    if (moved && this.server) fresh = await this.bind(next.listen, next);
+    if (this.bound) await this.listeners.apply(next);
     this.cfg = next;
     next.backendSet.attach();
-    if (this.server) this.server.maxConnections = next.settings.limits.client_connections;
-    if (fresh) {
-      const old = this.server!;
-      this.server = fresh;
-      this.retiring.add(old);
-      old.close(() => this.retiring.delete(old));
-    }
     this.upstreams.retain(next.backends, next.settings);
   }
 
-  private bind(addr: ListenAddress, cfg: Config): Promise<net.Server> {
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: SOCKET_HWM }, this.onConnection);
-    server.maxConnections = cfg.settings.limits.client_connections;
-    return new Promise((resolve, reject) => {
-      const onError = (e: NodeJS.ErrnoException) => {
-        server.removeListener('listening', onListening);
-        const why = e.code === 'EADDRINUSE' ? 'the address is already in use' : e.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : e.code === 'EADDRNOTAVAIL' ? 'the address is not on this machine' : e.message;
-        reject(Object.assign(new Error(`cannot listen on ${addr.host}:${addr.port}: ${why}`), { code: e.code, cause: e }));
-      };
-      const onListening = () => {
-        server.removeListener('error', onError);
-        server.on('error', (e) => this.log.error({ err: e }, 'listener error'));
-        resolve(server);
-      };
-      server.once('error', onError);
-      server.once('listening', onListening);
-      server.listen({ host: addr.host, port: addr.port, backlog: 1024 });
-    });
-  }
-
-  private readonly onConnection = (socket: Socket): void => {
-    if (this.closing) { socket.destroy(); return; }
-    this.conns.add(new ClientConn(this, socket));
+  /** a connection made it through intake (PROXY header, TLS): HTTP starts */
+  accepted(c: Accepted): void {
+    this.conns.add(new ClientConn(this, c.socket, c.remote, c.tls));
     this.connections++;
     this.observer.connections(1);
-  };
+  }
+
+  /** a connection failed before HTTP started */
+  refused(kind: 'proxy_protocol' | 'tls', why: string, peer: string): void {
+    this.observer.intakeRefused(kind);
+    // a TLS handshake that fails is common (scanners, old clients): debug; a bad PROXY header means a misconfigured balancer
+    if (kind === 'tls') this.log.debug({ client: peer, kind }, `TLS handshake failed: ${why}`);
+    else this.log.warn({ client: peer, kind }, `connection closed: ${why}`);
+  }
 
   /** a connection closed */
   closed(conn: ClientConn): void {
@@ -211,7 +200,7 @@ export class ProxyServer implements ConnOwner {
 
   /** a request head arrived */
   request(conn: ClientConn, head: RequestHead): void {
-    const x = new Exchange(head, this.cfg, conn.remote, conn.socket);
+    const x = new Exchange(head, this.cfg, conn.remote, conn.socket, conn.arrival);
     conn.x = x;
     this.active++;
     if (head.method === 'CONNECT') {
@@ -327,8 +316,7 @@ export class ProxyServer implements ConnOwner {
    */
   async close(deadlineMs = this.cfg.settings.timeouts.shutdown * 1000): Promise<{ forced: boolean }> {
     this.closing = true;
-    const servers = [this.server, ...this.retiring].filter((s): s is net.Server => s !== null);
-    for (const s of servers) s.close();
+    this.listeners.close();
     for (const c of this.conns) if (c.idle) c.socket.destroy();
     let forced = false;
     if (this.active > 0) {

@@ -50,7 +50,7 @@ export function checkCandidate(cfg: Config): void {
  */
 export function dryRun(next: Config, samples: readonly Sample[]): DryRun {
   // a copy of exactly the candidate's bytes, sharing its view of backend health
-  const probe = loadConfig(next.file, { sources: next.files, previous: next, log: () => {} });
+  const probe = loadConfig(next.file, { sources: next.files, previous: next, log: () => {}, routingOnly: true });
   const all = samples.length ? samples : [MADE_UP];
   const seen = new Set<string>();
   /** host -> [live destination, candidate destination] of its most recent sample */

@@ -58,7 +58,7 @@ export class RoutingScript {
   static load(file: string, opts: LoadRoutingOptions = {}): RoutingScript {
     const seed = opts.seed ?? 1;
     let current = seededRandom(seed);
-    const config = loadConfig(file, { source: opts.source, sources: opts.sources, log: opts.log ?? (() => {}), coverage: opts.coverage, random: () => current() });
+    const config = loadConfig(file, { routingOnly: true, source: opts.source, sources: opts.sources, log: opts.log ?? (() => {}), coverage: opts.coverage, random: () => current() });
     return new RoutingScript(config, seed, (r) => { current = r; });
   }
 
