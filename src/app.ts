@@ -13,7 +13,7 @@ import { HealthChecker } from './health/checker.js';
 import { PassiveHealth } from './health/passive.js';
 import { ProxyMetrics } from './admin/metrics.js';
 import { localSource, type AdminServer } from './admin/server.js';
-import { scriptLogger, loadToStart, adminAddress, wireReloads, handleSignals, openAdmin } from './wiring.js';
+import { scriptLogger, loadToStart, adminAddress, wireReloads, handleSignals, openAdmin, probeTransport } from './wiring.js';
 import { Watchdog } from './watchdog/watchdog.js';
 import { watchdogProbe } from './watchdog/probe.js';
 import { installDebugFreeze } from './watchdog/debug-freeze.js';
@@ -84,6 +84,7 @@ export async function start(opts: StartOptions): Promise<Running> {
     log,
     backends: () => server.config.backendSet.list,
     settings: () => server.config.settings.health,
+    transport: probeTransport(() => server.config),
     remote: opts.healthChecks === 'remote',
   });
   const passive = new PassiveHealth(log, health);

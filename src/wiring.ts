@@ -11,6 +11,7 @@ import { FileWatcher } from './reload/watch.js';
 import { AdminServer, assertAdminSafe, type AdminControl, type AdminSource } from './admin/server.js';
 import { LpxError } from './core/errors.js';
 import type { Logger } from './core/logger.js';
+import type { ProbeTransport } from './health/probe.js';
 
 /** print() and proxy.log() output as log lines at the level the script asked for */
 export function scriptLogger(log: Logger): (level: string, msg: string, where: string) => void {
@@ -39,6 +40,14 @@ export function loadToStart(file: string, log: Logger, opts: LoadOptions & { adm
   if (!opts.admitted) checkCandidate(cfg);
   for (const w of cfg.warnings) log.warn(w);
   return cfg;
+}
+
+/** how the health checks reach a backend beyond its URL: the live config's entry for it (TLS options, PROXY header) */
+export function probeTransport(config: () => Config): (b: { name: string }) => ProbeTransport | undefined {
+  return (b) => {
+    const spec = config().backends.find((x) => x.name === b.name);
+    return spec && { ca: spec.ca?.pem ?? null, verify: spec.verify, servername: spec.servername, proxyProtocol: spec.proxyProtocol };
+  };
 }
 
 /** where the admin listener goes: `flag` (--admin) wins over admin.listen; false: none. Throws when the address is bad or unsafe. */

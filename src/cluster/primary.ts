@@ -13,7 +13,7 @@ import { ClusterAdmin } from './admin.js';
 import type { Reloader, ReloadResult } from '../reload/reloader.js';
 import { HealthChecker } from '../health/checker.js';
 import { LpxError } from '../core/errors.js';
-import { scriptLogger, loadToStart, adminAddress, wireReloads, handleSignals, openAdmin } from '../wiring.js';
+import { scriptLogger, loadToStart, adminAddress, wireReloads, handleSignals, openAdmin, probeTransport } from '../wiring.js';
 import type { Logger } from '../core/logger.js';
 import { twoPhase, type Participant, type PrepareResult } from './coordinator.js';
 import type { DryRun } from '../routing/gate.js';
@@ -81,7 +81,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
   const sendTo = (w: Worker | null, m: ToWorker) => { if (w && w.isConnected()) w.send(m); };
 
   // health: checked here, once per machine; every change goes to every worker
-  const health = new HealthChecker({ log, backends: () => config.backendSet.list, settings: () => config.settings.health });
+  const health = new HealthChecker({ log, backends: () => config.backendSet.list, settings: () => config.settings.health, transport: probeTransport(() => config) });
   health.on('change', (c: { name: string; healthy: boolean; detail: string }) => {
     const updates: HealthUpdate[] = [{ name: c.name, healthy: c.healthy, detail: c.detail }];
     for (const s of slots) sendTo(s.worker, { t: 'health', updates });

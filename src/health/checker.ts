@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events';
 import type { BackendState } from '../balancer/backend.js';
 import type { Random } from '../balancer/balancer.js';
 import type { Logger } from '../core/logger.js';
-import { probe as defaultProbe, type Probe, type ProbeSettings } from './probe.js';
+import { probe as defaultProbe, type Probe, type ProbeSettings, type ProbeTransport } from './probe.js';
 
 export interface HealthSettings extends ProbeSettings {
   interval: number;
@@ -43,6 +43,8 @@ export interface HealthCheckerOptions {
   /** results come from outside (apply); run no checks here */
   remote?: boolean;
   probe?: Probe;
+  /** how to reach a backend beyond its URL (TLS options, PROXY header): the live config's entry */
+  transport?: (b: BackendState) => ProbeTransport | undefined;
   random?: Random;
 }
 
@@ -123,7 +125,7 @@ export class HealthChecker extends EventEmitter {
     s.running = true;
     let r;
     try {
-      r = await this.probe(b.url, hs);
+      r = await this.probe(b.url, hs, this.opts.transport?.(b));
     } catch (e) {
       r = { ok: false, detail: (e as Error).message };
     }
