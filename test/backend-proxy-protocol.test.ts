@@ -72,6 +72,24 @@ function route(host, path) return "pp" end`);
     });
   }
 
+  it('behind a PROXY listener, passes on the address and port the balancer told', async () => {
+    const b = await startPPBackend();
+    const p = await startProxy(`listen = { { address = "127.0.0.1:0", proxy_protocol = true } }
+backends = { { name = "pp", url = "${b.url}", proxy_protocol = "v2" } }
+function route(host, path) return "pp" end`);
+    const w = await Wire.open(p.port);
+    try {
+      const { encodeProxyV1 } = await import('../src/http1/proxy-protocol.js');
+      w.socket.write(encodeProxyV1({ family: 'tcp4', source: '203.0.113.9', sourcePort: 40001, dest: '198.51.100.2', destPort: 443 }));
+      expect(await ask(w, '/')).toBe(0);
+      expect(b.headers[0]).toMatchObject({ source: '203.0.113.9', sourcePort: 40001 });
+    } finally {
+      w.close();
+      await p.close();
+      await b.close();
+    }
+  });
+
   it('over https, sends the header before the TLS handshake', async () => {
     const ca = await makeCA();
     const cert = await makeCert({ ca, names: ['pp.internal'] });

@@ -11,6 +11,8 @@ import { encodeProxyV1, encodeProxyV2 } from '../http1/proxy-protocol.js';
 /** the client side of a request: its address (the PROXY source when it came through a PROXY listener) and its socket */
 export interface ClientEnds {
   readonly client: string;
+  /** the client's port as told by a PROXY listener's header (0: the socket's) */
+  readonly clientPort?: number;
   readonly socket: Socket;
 }
 
@@ -36,7 +38,7 @@ export function backendProxyHeader(version: 'v1' | 'v2', from: ClientEnds): Buff
   const h = {
     family: v4 ? 'tcp4' as const : 'tcp6' as const,
     source: v4 ? source : asV6(source),
-    sourcePort: s.remotePort ?? 0,
+    sourcePort: from.clientPort || (s.remotePort ?? 0),
     dest: v4 ? dest : asV6(dest),
     destPort: s.localPort ?? 0,
   };

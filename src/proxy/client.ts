@@ -110,6 +110,8 @@ export class ClientConn {
     readonly remote: string = socket.remoteAddress ?? '',
     /** the socket is a TLSSocket */
     readonly tls = false,
+    /** the client's port (with a PROXY header, the one it gave) */
+    readonly remotePort: number = socket.remotePort ?? 0,
   ) {
     // the first head has a deadline from the moment the connection opens (a client that sends nothing is closed)
     this.setDeadline(D_HEAD, owner.settings.timeouts.client_header);

@@ -45,6 +45,8 @@ export class Exchange extends RouteCall {
     client: string,
     readonly socket: Socket,
     arrival?: Arrival,
+    /** the client's port (with a PROXY header, the one it gave): what a PROXY header to a backend names */
+    readonly clientPort = 0,
   ) {
     super(head, client, arrival);
   }

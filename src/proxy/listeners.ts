@@ -18,6 +18,8 @@ export interface Accepted {
   socket: Socket;
   /** the client's address: the socket's peer, or what the PROXY header says */
   remote: string;
+  /** the client's port, from the same place */
+  remotePort: number;
   /** null for plain HTTP; for TLS, filled in once the handshake is done */
   tls: boolean;
 }
@@ -118,7 +120,7 @@ export class Listeners {
     if (this.owner.closing) { socket.destroy(); return; }
     const spec = l.spec;
     if (spec.proxyProtocol) this.readProxyHeader(socket, spec);
-    else this.admit(socket, spec, socket.remoteAddress ?? '');
+    else this.admit(socket, spec, socket.remoteAddress ?? '', socket.remotePort ?? 0);
   }
 
   /** the PROXY header comes first, in clear, within the client header timeout; anything else closes the connection */
@@ -149,11 +151,13 @@ export class Listeners {
       socket.pause();
       const rest = got.length < buf.length ? buf.subarray(got.length) : null;
       // LOCAL (the balancer's own health check): the connection's own peer
-      const remote = got.header.command === 'proxy' && got.header.source !== null ? got.header.source : peer;
-      if (spec.tls) this.admitTls(socket, remote, rest);
+      const told = got.header.command === 'proxy' && got.header.source !== null;
+      const remote = told ? got.header.source! : peer;
+      const remotePort = told ? got.header.sourcePort ?? 0 : socket.remotePort ?? 0;
+      if (spec.tls) this.admitTls(socket, remote, remotePort, rest);
       else {
         if (rest !== null) socket.unshift(rest);
-        this.admit(socket, spec, remote);
+        this.admit(socket, spec, remote, remotePort);
       }
       socket.resume();
     };
@@ -168,13 +172,13 @@ export class Listeners {
     socket.on('end', onEnd);
   }
 
-  private admit(socket: Socket, spec: ListenerSpec, remote: string): void {
-    if (!spec.tls) this.owner.accepted({ socket, remote, tls: false });
-    else this.admitTls(socket, remote, null);
+  private admit(socket: Socket, spec: ListenerSpec, remote: string, remotePort: number): void {
+    if (!spec.tls) this.owner.accepted({ socket, remote, remotePort, tls: false });
+    else this.admitTls(socket, remote, remotePort, null);
   }
 
   /** wrap in TLS; `early` is what came after a PROXY header in the same read (the start of the ClientHello) */
-  private admitTls(socket: Socket, remote: string, early: Buffer | null): void {
+  private admitTls(socket: Socket, remote: string, remotePort: number, early: Buffer | null): void {
     NO_CERT ??= tls.createSecureContext({});
     const t = new tls.TLSSocket(socket, {
       isServer: true,
@@ -204,7 +208,7 @@ export class Listeners {
     t.on('error', (e: Error) => {
       if (!secure) this.owner.refused('tls', e.message, remote);
     });
-    this.owner.accepted({ socket: t, remote, tls: true });
+    this.owner.accepted({ socket: t, remote, remotePort, tls: true });
   }
 }
 

@@ -143,7 +143,7 @@ export class ProxyServer implements ConnOwner, IntakeOwner {
 
   /** a connection made it through intake (PROXY header, TLS): HTTP starts */
   accepted(c: Accepted): void {
-    this.conns.add(new ClientConn(this, c.socket, c.remote, c.tls));
+    this.conns.add(new ClientConn(this, c.socket, c.remote, c.tls, c.remotePort));
     this.connections++;
     this.observer.connections(1);
   }
@@ -200,7 +200,7 @@ export class ProxyServer implements ConnOwner, IntakeOwner {
 
   /** a request head arrived */
   request(conn: ClientConn, head: RequestHead): void {
-    const x = new Exchange(head, this.cfg, conn.remote, conn.socket, conn.arrival);
+    const x = new Exchange(head, this.cfg, conn.remote, conn.socket, conn.arrival, conn.remotePort);
     conn.x = x;
     this.active++;
     if (head.method === 'CONNECT') {
