@@ -32,7 +32,7 @@
 ---@field client? string The client address. Default `"127.0.0.1"`.
 ---@field scheme? "http"|"https" Default `"http"`.
 ---@field http_version? "1.0"|"1.1"|"2" Default `"1.1"`.
----@field tls_sni? string The TLS server name; default nil (or the host, when `scheme` is `"https"`).
+---@field tls_sni? string|false The TLS server name; default nil (or the host, when `scheme` is `"https"`); `false`: a TLS client that sent none.
 
 ---One row of a `routes { ... }` table (or of a script's own `tests`): positional
 ---`{ host, path, expected }`, or named, with backend state simulated for that row only.

@@ -77,7 +77,7 @@ export function parseCase(row: LuaPlain): RouteCase {
       client: typeof o.client === 'string' ? o.client : undefined,
       scheme: o.scheme === 'https' ? 'https' : o.scheme === 'http' || o.scheme === undefined ? undefined : badScheme(o.scheme),
       http_version: typeof o.http_version === 'string' ? o.http_version : undefined,
-      tls_sni: typeof o.tls_sni === 'string' ? o.tls_sni : undefined,
+      tls_sni: typeof o.tls_sni === 'string' ? o.tls_sni : o.tls_sni === false ? false : undefined,
     },
     down,
     drained,

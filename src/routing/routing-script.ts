@@ -30,8 +30,8 @@ export interface RouteRequest {
   scheme?: 'http' | 'https';
   /** "1.0", "1.1" (default) or "2" */
   http_version?: string;
-  /** the TLS server name; default: none, or the host (without port) when scheme is https */
-  tls_sni?: string;
+  /** the TLS server name; default: none, or the host (without port) when scheme is https; false: a TLS client that sent none */
+  tls_sni?: string | false;
 }
 
 export interface LoadRoutingOptions {
@@ -86,7 +86,7 @@ export class RoutingScript {
     }
     const src = { ...requestSource(request.method ?? 'GET', target, host, Object.entries(request.headers ?? {})), httpVersion: request.http_version };
     const scheme = request.scheme ?? 'http';
-    const sni = request.tls_sni ?? (scheme === 'https' ? host.replace(/:\d*$/, '').toLowerCase() : null);
+    const sni = request.tls_sni === false ? null : request.tls_sni ?? (scheme === 'https' ? host.replace(/:\d*$/, '').toLowerCase() : null);
     const call = new RouteCall(src, request.client ?? '127.0.0.1', { scheme, sni });
     return { decision: decide(this.config, call), call };
   }

@@ -146,7 +146,7 @@ export function runTestFile(file: string, opts: RunOptions = {}, coverage?: Line
     const s = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
     const scheme = s('scheme');
     if (scheme !== undefined && scheme !== 'http' && scheme !== 'https') throw new Error(`req.scheme: "http" or "https" expected, got ${JSON.stringify(scheme)}`);
-    return { method: s('method'), query: s('query'), client: s('client'), scheme, http_version: s('http_version'), tls_sni: s('tls_sni'), headers };
+    return { method: s('method'), query: s('query'), client: s('client'), scheme, http_version: s('http_version'), tls_sni: o.tls_sni === false ? false : s('tls_sni'), headers };
   };
   const fail = (where: string, f: Omit<Failure, 'where'>): never => {
     pending ??= { where, ...f };
