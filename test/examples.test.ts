@@ -2,8 +2,6 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import https from 'node:https';
-import type tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { loadConfig } from '../src/config/load.js';
 import { isLpxError } from '../src/core/errors.js';
@@ -11,6 +9,7 @@ import { makeCA, makeCert, type Issued } from '../src/tls/self-signed.js';
 import { startBackend } from './helpers/backend.js';
 import { startProxy } from './helpers/proxy.js';
 import { get, raw } from './helpers/http.js';
+import { httpsGet as httpsRequest, type HttpsReply } from './helpers/tls.js';
 
 const dir = path.resolve(import.meta.dirname, '../examples');
 
@@ -134,15 +133,6 @@ describe('every example config', () => {
 });
 
 /** one HTTPS request with the test CA trusted and the name checked */
-function httpsGet(port: number, servername: string, host: string, urlPath: string): Promise<{ status: number; body: string; serial: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, path: urlPath, servername, ca: ca.cert, headers: { host }, agent: false }, (res) => {
-      const serial = (res.socket as tls.TLSSocket).getPeerX509Certificate()?.serialNumber ?? '';
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, serial }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+function httpsGet(port: number, servername: string, host: string, urlPath: string): Promise<HttpsReply> {
+  return httpsRequest({ port, servername, ca: ca.cert, host, path: urlPath });
 }

@@ -8,13 +8,12 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import https from 'node:https';
-import type tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, type Running } from '../src/app.js';
 import { createLogger } from '../src/core/logger.js';
 import { raw } from './helpers/http.js';
+import { httpsGet as httpsRequest, type HttpsReply } from './helpers/tls.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'bin/luaproxy.js');
@@ -27,18 +26,9 @@ function cli(args: string[], cwd: string): Promise<{ code: number; stdout: strin
   });
 }
 
-function httpsGet(port: number, ca: string, urlPath: string): Promise<{ status: number; body: string; fingerprint: string }> {
-  return new Promise((resolve, reject) => {
-    // servername and the default identity check: the certificate must name localhost
-    const req = https.request({ host: '127.0.0.1', port, path: urlPath, servername: 'localhost', ca, headers: { host: 'localhost' }, agent: false }, (res) => {
-      const fingerprint = (res.socket as tls.TLSSocket).getPeerX509Certificate()?.fingerprint256 ?? '';
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, fingerprint }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+function httpsGet(port: number, ca: string, urlPath: string): Promise<HttpsReply> {
+  // servername and the default identity check: the certificate must name localhost
+  return httpsRequest({ port, servername: 'localhost', ca, host: 'localhost', path: urlPath });
 }
 
 describe('luaproxy init --tls', () => {

@@ -2,12 +2,11 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
-import https from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { makeCA, makeCert, type Issued } from '../src/tls/self-signed.js';
 import { startProxy, type TestProxy } from './helpers/proxy.js';
 import { raw } from './helpers/http.js';
+import { httpsGet, type HttpsReply } from './helpers/tls.js';
 
 // route answers with how the request came, so the client sees what route saw
 const ROUTE = `
@@ -16,17 +15,8 @@ function route(host, path, req)
   return { status = 200, body = req.scheme .. " " .. tostring(req.tls_sni) .. " " .. req.http_version .. " " .. host }
 end`;
 
-function get(port: number, servername: string | undefined, ca: string, hostHeader: string): Promise<{ status: number; body: string; serial: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, path: '/', servername, ca, headers: { host: hostHeader }, agent: false, checkServerIdentity: () => undefined }, (res) => {
-      const serial = (res.socket as tls.TLSSocket).getPeerX509Certificate()?.serialNumber ?? '';
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, serial }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+function get(port: number, servername: string | undefined, ca: string, hostHeader: string): Promise<HttpsReply> {
+  return httpsGet({ port, servername, ca, host: hostHeader, check: false });
 }
 
 describe('a TLS listener beside a plain one, serving the same route()', () => {

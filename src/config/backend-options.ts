@@ -6,8 +6,9 @@
  */
 import net from 'node:net';
 import { LpxError } from '../core/errors.js';
-import { LuaFunctionRef, type LuaPlain } from '../lua/values.js';
+import type { LuaPlain } from '../lua/values.js';
 import { readCaFile, type CaFile } from '../tls/ca-file.js';
+import { describe } from './describe.js';
 
 export const BACKEND_OPTION_FIELDS = ['ca', 'verify', 'servername', 'proxy_protocol'] as const;
 
@@ -65,10 +66,3 @@ export function readBackendOptions(
   return { ca, verify, servername, proxyProtocol };
 }
 
-function describe(v: LuaPlain | undefined): string {
-  if (v === null || v === undefined) return 'nil';
-  if (v instanceof LuaFunctionRef) return `a function (${v.where})`;
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a table';
-  return `${typeof v} ${JSON.stringify(v)}`;
-}

@@ -8,6 +8,7 @@ import { LuaFunctionRef, type LuaPlain } from '../lua/values.js';
 import { didYouMean } from './did-you-mean.js';
 import { DEFAULT_LISTEN } from './defaults.js';
 import type { SourceLines } from './locate.js';
+import { describe } from './describe.js';
 
 export interface ListenAddress {
   host: string;
@@ -88,12 +89,6 @@ function address(v: LuaPlain, label: string, at: () => string): ListenAddress {
   throw new LpxError('LPX_CONFIG_INVALID', `${at()}${label}: expected a port number or "host:port", got ${describe(v)}`);
 }
 
-function describe(v: LuaPlain): string {
-  if (v instanceof LuaFunctionRef) return 'a function';
-  if (Array.isArray(v)) return 'a list';
-  if (v !== null && typeof v === 'object') return 'a table';
-  return JSON.stringify(v);
-}
 
 /** the addresses of two listener lists, as "host:port, ..." when they differ, else null */
 export function addressChange(before: readonly ListenerSpec[], after: readonly ListenerSpec[]): { from: string; to: string } | null {

@@ -25,6 +25,7 @@ import { closest, didYouMean } from './did-you-mean.js';
 import { SourceLines } from './locate.js';
 import { trustEntry } from './trusted-peers.js';
 import { readBackendOptions, BACKEND_OPTION_FIELDS, NO_OPTIONS, type BackendOptions } from './backend-options.js';
+import { describe } from './describe.js';
 
 /** one entry of `backends`; its connection options (ca, verify, servername, proxy_protocol) are documented in backend-options.ts */
 export interface BackendSpec extends BackendOptions {
@@ -277,10 +278,3 @@ function checkValue(name: string, def: unknown, v: LuaPlain, here: string): unkn
   return v;
 }
 
-function describe(v: LuaPlain): string {
-  if (v === null) return 'nil';
-  if (v instanceof LuaFunctionRef) return `a function (${v.where})`;
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a table';
-  return `${typeof v} ${JSON.stringify(v)}`;
-}

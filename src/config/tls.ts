@@ -14,6 +14,7 @@ import { CertStore, type CertSpec } from '../tls/certificates.js';
 import { didYouMean } from './did-you-mean.js';
 import type { ListenerSpec } from './listeners.js';
 import type { SourceLines } from './locate.js';
+import { describe } from './describe.js';
 
 const FIELDS = ['certificates', 'default', 'min_version'];
 const VERSIONS = ['TLSv1.2', 'TLSv1.3'];
@@ -71,13 +72,6 @@ export function readTls(v: LuaPlain, listeners: readonly ListenerSpec[], src: So
   return { store: loaded.store, files: loaded.files, warnings };
 }
 
-function describe(v: LuaPlain): string {
-  if (v === null) return 'nil';
-  if (v instanceof LuaFunctionRef) return `a function (${v.where})`;
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a table';
-  return `${typeof v} ${JSON.stringify(v)}`;
-}
 
 /** the most server names whose choice is remembered (a client picks the names: the cache must stay bounded) */
 const CHOICES_MAX = 10_000;
