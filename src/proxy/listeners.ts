@@ -101,7 +101,7 @@ export class Listeners {
       const onError = (e: NodeJS.ErrnoException) => {
         server.removeListener('listening', onListening);
         const why = e.code === 'EADDRINUSE' ? 'the address is already in use' : e.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : e.code === 'EADDRNOTAVAIL' ? 'the address is not on this machine' : e.message;
-        reject(Object.assign(new Error(`cannot listen on ${spec.key}: ${why}`), { code: e.code, cause: e }));
+        reject(Object.assign(new Error(`cannot listen on ${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}: ${why}`), { code: e.code, cause: e }));
       };
       const onListening = () => {
         server.removeListener('error', onError);
