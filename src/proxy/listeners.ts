@@ -67,22 +67,31 @@ export class Listeners {
    * `cfg` no longer lists (their open connections stay).
    */
   async apply(cfg: Config): Promise<void> {
+    // a listener on port 0 is also known by the port it got: a script that names that port keeps it
+    const byBound = new Map<string, Listener>();
+    for (const l of this.live.values()) {
+      const a = l.server.address() as AddressInfo | null;
+      if (a) byBound.set(`${l.spec.key.slice(0, l.spec.key.lastIndexOf(':'))}:${a.port}`, l);
+    }
+    const existing = (spec: ListenerSpec) => this.live.get(spec.key) ?? byBound.get(spec.key);
     const fresh = new Map<string, Listener>();
     try {
-      for (const spec of cfg.listeners) if (!this.live.has(spec.key)) fresh.set(spec.key, await this.bind(spec, cfg));
+      for (const spec of cfg.listeners) if (!existing(spec)) fresh.set(spec.key, await this.bind(spec, cfg));
     } catch (e) {
       for (const l of fresh.values()) l.server.close();
       throw e;
     }
     const next = new Map<string, Listener>();
+    const kept = new Set<Listener>();
     for (const spec of cfg.listeners) {
-      const l = this.live.get(spec.key) ?? fresh.get(spec.key)!;
+      const l = existing(spec) ?? fresh.get(spec.key)!;
+      kept.add(l);
       l.spec = spec; // a listener that stays takes the new options for its next connections
       l.server.maxConnections = cfg.settings.limits.client_connections;
       next.set(spec.key, l);
     }
-    for (const [k, l] of this.live) {
-      if (next.has(k)) continue;
+    for (const l of this.live.values()) {
+      if (kept.has(l)) continue;
       this.retiring.add(l.server);
       l.server.close(() => this.retiring.delete(l.server));
     }
