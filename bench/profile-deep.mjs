@@ -87,8 +87,15 @@ process.on('exit', () => fs.writeFileSync(${JSON.stringify(path.join(dir, 'socks
 async function startAll(flags) {
   const origin = startProc('origin', 'nginx', ['-p', dir, '-c', nginxOrigin(dir, backends)], { cpu: 1 });
   const lp = startProc('luaproxy', process.execPath, [...flags, ...opt('node-flags', '').split(' ').filter(Boolean), path.join(ROOT, 'bin/luaproxy.js'), 'run', file, '--json', '--no-watch'], { cpu: 0, logFile: path.join(dir, 'luaproxy.log'), cwd: dir });
-  for (const b of backends) await waitPort(b);
-  await waitPort(listen);
+  try {
+    for (const b of backends) await waitPort(b);
+    await waitPort(listen);
+  } catch (e) {
+    // nothing is left running when the proxy does not start (see luaproxy.log in the folder)
+    await stopProc(lp, 'SIGKILL');
+    await stopProc(origin, 'SIGQUIT');
+    throw e;
+  }
   return { origin, lp };
 }
 async function stopAll({ origin, lp }) { await stopProc(lp, 'SIGINT'); await stopProc(origin, 'SIGQUIT'); await sleep(300); }
