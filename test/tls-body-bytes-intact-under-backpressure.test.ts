@@ -3,13 +3,16 @@
  * is queued. Over TLS the write completes later than over TCP (a TLS socket keeps
  * reporting queued bytes until its next write), so this holds the HTTPS path to the same
  * promise as test/proxy-body-bytes-intact-under-backpressure: every byte, in order,
- * through a slow reader, response after response on one keep-alive connection.
+ * through a slow reader, response after response on one keep-alive connection. Small
+ * pieces are copied rather than lent over TLS, so the read buffer is not replaced per
+ * response.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
+import https from 'node:https';
 import tls from 'node:tls';
 import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +22,7 @@ import { startProxy, type TestProxy } from './helpers/proxy.js';
 const SIZE = 6 * 1024 * 1024;
 const body = crypto.randomBytes(SIZE);
 const digest = crypto.createHash('sha256').update(body).digest('hex');
+const small = crypto.randomBytes(1024);
 
 describe('the backend read buffer over an HTTPS listener', () => {
   let origin: http.Server, p: TestProxy, ca: Issued;
@@ -26,6 +30,7 @@ describe('the backend read buffer over an HTTPS listener', () => {
     ca = await makeCA();
     const cert = await makeCert({ ca, names: ['a.example.com'] });
     origin = http.createServer((req, res) => {
+      if (req.url === '/small') { res.writeHead(200, { 'content-length': small.length }); res.end(small); return; }
       res.writeHead(200, { 'content-length': SIZE });
       let at = 0;
       const more = () => {
@@ -76,4 +81,25 @@ function route(host, path) return proxy.hash(host) end`, { dir });
     }
     s.destroy();
   }, 60_000);
+
+  it('reads a keep-alive HTTPS client\'s small responses without a new 64 KiB read buffer each (they are copied, not lent)', async () => {
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: ca.cert });
+    const once = () => new Promise<Buffer>((resolve, reject) => {
+      https.get({ host: '127.0.0.1', port: p.port, path: '/small', servername: 'a.example.com', agent, headers: { host: 'a.example.com' } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d) => parts.push(d));
+        res.on('end', () => resolve(Buffer.concat(parts)));
+      }).on('error', reject);
+    });
+    for (let i = 0; i < 5; i++) await once(); // warm: the connections exist
+    const spy = vi.spyOn(Buffer, 'allocUnsafe');
+    try {
+      for (let i = 0; i < 100; i++) expect((await once()).equals(small)).toBe(true);
+      // before: one per response (a TLS socket holds its last write until the next one)
+      expect(spy.mock.calls.filter(([n]) => n === 64 * 1024).length).toBeLessThan(5);
+    } finally {
+      spy.mockRestore();
+      agent.destroy();
+    }
+  });
 });

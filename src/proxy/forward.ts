@@ -288,9 +288,10 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
 
   onUpData(d: Buffer): void {
     const up = this.up;
+    this.conn.takeSliced();
     this.data(d);
     // d is the connection's reused read buffer: if a write to the client still holds part of it, the next read needs another
-    if (up !== null && this.conn.socket.writableLength > 0) up.lent = true;
+    if (up !== null && this.conn.takeSliced() && this.conn.socket.writableLength > 0) up.lent = true;
   }
 
   private data(d: Buffer): void {
