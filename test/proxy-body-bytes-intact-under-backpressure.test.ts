@@ -11,6 +11,7 @@ import net from 'node:net';
 import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { startProxy, type TestProxy } from './helpers/proxy.js';
+import { writeAsFastAsRead } from './helpers/http.js';
 
 const SIZE = 24 * 1024 * 1024;
 const body = crypto.randomBytes(SIZE);
@@ -63,17 +64,7 @@ describe('response bytes stay intact when the client is slower than the backend'
       if (req.url === '/chunked') res.writeHead(200, { 'content-type': 'application/octet-stream' });
       else res.writeHead(200, { 'content-length': SIZE });
       // the backend writes as fast as the proxy reads
-      let at = 0;
-      const more = () => {
-        while (at < SIZE) {
-          const end = Math.min(SIZE, at + 256 * 1024);
-          const ok = res.write(body.subarray(at, end));
-          at = end;
-          if (!ok) { res.once('drain', more); return; }
-        }
-        res.end();
-      };
-      more();
+      writeAsFastAsRead(res, body);
     });
     await new Promise<void>((r) => origin!.listen(0, '127.0.0.1', r));
     const port = (origin.address() as AddressInfo).port;

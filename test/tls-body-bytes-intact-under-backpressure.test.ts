@@ -18,6 +18,7 @@ import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { makeCA, makeCert, type Issued } from '../src/tls/self-signed.js';
 import { startProxy, type TestProxy } from './helpers/proxy.js';
+import { writeAsFastAsRead } from './helpers/http.js';
 
 const SIZE = 6 * 1024 * 1024;
 const body = crypto.randomBytes(SIZE);
@@ -32,17 +33,7 @@ describe('the backend read buffer over an HTTPS listener', () => {
     origin = http.createServer((req, res) => {
       if (req.url === '/small') { res.writeHead(200, { 'content-length': small.length }); res.end(small); return; }
       res.writeHead(200, { 'content-length': SIZE });
-      let at = 0;
-      const more = () => {
-        while (at < SIZE) {
-          const end = Math.min(SIZE, at + 256 * 1024);
-          const ok = res.write(body.subarray(at, end));
-          at = end;
-          if (!ok) { res.once('drain', more); return; }
-        }
-        res.end();
-      };
-      more();
+      writeAsFastAsRead(res, body);
     });
     await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-tls-buf-'));

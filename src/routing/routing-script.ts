@@ -14,6 +14,7 @@ import { seededRandom, type Random } from '../balancer/balancer.js';
 import type { BackendState } from '../balancer/backend.js';
 import type { LineCoverage } from '../lua/coverage.js';
 import { RouteCall, requestSource } from './call.js';
+import { normalizeHost } from '../core/host.js';
 import { decide } from './decide.js';
 
 export type { RouteResult };
@@ -86,7 +87,8 @@ export class RoutingScript {
     }
     const src = { ...requestSource(request.method ?? 'GET', target, host, Object.entries(request.headers ?? {})), httpVersion: request.http_version };
     const scheme = request.scheme ?? 'http';
-    const sni = request.tls_sni === false ? null : request.tls_sni ?? (scheme === 'https' ? host.replace(/:\d*$/, '').toLowerCase() : null);
+    // a browser sends the host it connects to, normalized as route sees it
+    const sni = request.tls_sni === false ? null : request.tls_sni ?? (scheme === 'https' ? normalizeHost(host) : null);
     const call = new RouteCall(src, request.client ?? '127.0.0.1', { scheme, sni });
     return { decision: decide(this.config, call), call };
   }

@@ -41,3 +41,18 @@ export async function raw(port: number, data: string | Buffer, ms = 2000): Promi
     s.on('error', done);
   });
 }
+
+/** write `body` as fast as the reader (the proxy) takes it, in 256 KiB writes, then end */
+export function writeAsFastAsRead(res: import('node:http').ServerResponse, body: Buffer): void {
+  let at = 0;
+  const more = () => {
+    while (at < body.length) {
+      const end = Math.min(body.length, at + 256 * 1024);
+      const ok = res.write(body.subarray(at, end));
+      at = end;
+      if (!ok) { res.once('drain', more); return; }
+    }
+    res.end();
+  };
+  more();
+}
