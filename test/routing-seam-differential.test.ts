@@ -1,6 +1,7 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { startProxy, type TestProxy } from './helpers/proxy.js';
 import { raw } from './helpers/http.js';
@@ -99,5 +100,28 @@ describe('one routing seam: every entry point gives route() exactly what product
       const d = decide(p.running.config, new RouteCall(s.head, s.client));
       expect(d.kind === 'respond' && d.body?.toString('latin1')).toBe(live.get(CASES[i].name));
     });
+  });
+});
+
+describe('one routing seam: a request over a TLS listener', () => {
+  let p: TestProxy;
+  afterAll(async () => { await p?.close(); });
+
+  it('reaches route() as the test APIs make it with scheme = "https"', async () => {
+    const { makeCA, makeCert } = await import('../src/tls/self-signed.js');
+    const tls = await import('node:tls');
+    const ca = await makeCA();
+    const cert = await makeCert({ ca, names: ['a.example'] });
+    p = await startProxy(`listen = { { address = "127.0.0.1:0", tls = true } }
+tls = { certificates = { { cert = "a.pem", key = "a.key" } } }
+${SCRIPT}`, { dir: (() => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-seam-tls-')); fs.writeFileSync(path.join(d, 'a.pem'), cert.chain ?? cert.cert); fs.writeFileSync(path.join(d, 'a.key'), cert.key); return d; })() });
+    const s = tls.connect({ host: '127.0.0.1', port: p.port, servername: 'a.example', ca: ca.cert });
+    await new Promise((r, j) => { s.once('secureConnect', r); s.once('error', j); });
+    s.write('GET /x/../%61dmin?q=1 HTTP/1.1\r\nHost: A.Example:443\r\nX-A: 1\r\nConnection: close\r\n\r\n');
+    const res = await new Promise<string>((resolve) => { let out = ''; s.on('data', (d) => { out += d; }); s.on('end', () => resolve(out)); });
+    const live = res.slice(res.indexOf('\r\n\r\n') + 4);
+    expect(live).toBe('a.example|/admin|GET|/x/../%61dmin?q=1|q=1|127.0.0.1|https|1.1|a.example|connection=close;host=A.Example:443;x-a=1');
+    const viaApi = loadRouting(p.file).route('A.Example:443', '/x/../%61dmin?q=1', { scheme: 'https', headers: { 'X-A': '1', Connection: 'close' } });
+    expect(viaApi.kind === 'respond' && viaApi.body).toBe(live);
   });
 });
