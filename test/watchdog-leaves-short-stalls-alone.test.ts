@@ -25,6 +25,9 @@ describe('the watchdog leaves a process alone', () => {
     p = await spawnProxy(source, { env: { LUAPROXY_DEBUG_FREEZE: '3000' } });
     expect((await get(`${p.url}/before`, { host: 'a.example' })).status).toBe(200);
     process.kill(p.pid, 'SIGUSR2');
+    // give the signal a moment to reach the loop first: on a loaded machine a request sent
+    // at once could be answered before the freeze began
+    await new Promise((resolve) => setTimeout(resolve, 200));
     // answered only once the 3 s freeze is over: the loop really stopped
     const t0 = Date.now();
     const during = await get(`${p.url}/during`, { host: 'a.example', timeoutMs: 10_000 });
