@@ -51,8 +51,12 @@ export interface Config {
   readonly listeners: readonly ListenerSpec[];
   /** the certificates TLS listeners serve (null: no tls table, or a routing-only load) */
   readonly certs: CertStore | null;
-  /** the TLS context for a client's server name (null: none sent): the tls_certificate hook, or the certificates' names */
-  tlsContext(servername: string | null): SecureContext | null;
+  /**
+   * the TLS context for a client's server name (null: none sent): the tls_certificate hook, or the certificates'
+   * names. A promise when the answer is not known yet (a certificate being obtained): only that handshake waits.
+   * With `null` for the name it is always synchronous (the listener's default context).
+   */
+  tlsContext(servername: string | null): SecureContext | null | Promise<SecureContext | null>;
   readonly backends: readonly BackendSpec[];
   readonly backendSet: BackendSet;
   readonly settings: Settings;

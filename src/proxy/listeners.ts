@@ -189,14 +189,17 @@ export class Listeners {
   /** wrap in TLS; `early` is what came after a PROXY header in the same read (the start of the ClientHello) */
   private admitTls(socket: Socket, remote: string, remotePort: number, early: Buffer | null): void {
     NO_CERT ??= tls.createSecureContext({});
+    const fallback = this.owner.config.tlsContext(null);
     const t = new tls.TLSSocket(socket, {
       isServer: true,
       // a client that sends no SNI gets the default certificate (or none: its handshake fails)
-      secureContext: this.owner.config.tlsContext(null) ?? NO_CERT,
+      secureContext: fallback instanceof Promise || fallback === null ? NO_CERT : fallback,
       SNICallback: (name, cb) => {
         const ctx = this.owner.config.tlsContext(name.toLowerCase());
-        if (ctx === null) cb(new Error(`no certificate for ${JSON.stringify(name)} and no default`), undefined);
-        else cb(null, ctx);
+        if (ctx instanceof Promise) {
+          // a certificate being obtained (ACME on demand): this handshake waits, nothing else does
+          ctx.then((c) => answerSni(cb, name, c), (e: Error) => cb(e, undefined));
+        } else answerSni(cb, name, ctx);
       },
       ALPNProtocols: ['http/1.1'],
     });
@@ -219,6 +222,11 @@ export class Listeners {
     });
     this.owner.accepted({ socket: t, remote, remotePort, tls: true });
   }
+}
+
+function answerSni(cb: (err: Error | null, ctx?: tls.SecureContext) => void, name: string, ctx: tls.SecureContext | null): void {
+  if (ctx === null) cb(new Error(`no certificate for ${JSON.stringify(name)} and no default`), undefined);
+  else cb(null, ctx);
 }
 
 /** how a request on `socket` came: for TLS, the server name the client asked for */
