@@ -8,8 +8,9 @@
  * a number instead of arming a timer.
  */
 import type { Socket } from 'node:net';
-import { headEnd, parseRequestHead, leadingEmptyLines, HttpParseError, type RequestHead } from '../http1/parse.js';
-import { ChunkedDecoder, chunkHeader, CHUNK_END } from '../http1/chunked.js';
+import { headEnd, parseRequestHead, leadingEmptyLines, HttpParseError, type RequestHead, type ResponseHead } from '../http1/parse.js';
+import { clientResponseHead, ownResponseHead, F_CHUNKED, F_CLOSE } from './headers.js';
+import { ChunkedDecoder, chunkHeader, CHUNK_END, LAST_CHUNK } from '../http1/chunked.js';
 import type { Exchange } from './exchange.js';
 import type { Settings } from '../config/defaults.js';
 import type { Arrival } from '../routing/call.js';
@@ -33,6 +34,55 @@ export interface Responder {
   clientGone(): void;
   /** the client's socket drained: paused response data may flow again */
   clientDrain(): void;
+}
+
+/**
+ * The client side of one request, as the forwarder and the proxy's own answers use it:
+ * an HTTP/1.1 connection (ClientConn, here) or an HTTP/2 stream (H2Stream, h2.ts). Each
+ * writes the response in its own protocol; everything before that is shared.
+ */
+export interface Downstream {
+  /** the request in progress (the forwarder checks it is still this one after a wait) */
+  x: Exchange | null;
+  responder: Responder | null;
+  /** HTTP/1.1: close the connection after this response (HTTP/2: no meaning) */
+  closeAfter: boolean;
+  /** the request body has not been read to its end */
+  readonly bodyPending: boolean;
+  /** the client left: its connection or stream is closed */
+  readonly gone: boolean;
+  /** the request body is wanted now */
+  startBody(sink: BodySink): void;
+  /** the sink has room again */
+  resumeBody(): void;
+  /**
+   * How the response body, read from the backend as `inMode` (F_*), goes to this client
+   * (an F_* mode), or -1 when the backend's transfer codings cannot be passed on to it.
+   */
+  framing(x: Exchange, r: ResponseHead, inMode: number): number;
+  /** write the response head of `r` framed as `outMode`, with the first body bytes b[start, end); false when full */
+  startResponse(x: Exchange, r: ResponseHead, outMode: number, b: Buffer | null, start: number, end: number): boolean;
+  /** body bytes; false when full (the responder waits for clientDrain) */
+  write(b: Buffer, start: number, end: number): boolean;
+  /** one chunk of a chunked body (HTTP/2: the same as write) */
+  writeChunk(b: Buffer, start: number, end: number): boolean;
+  /** the last chunk of a chunked body */
+  endChunked(): void;
+  /** an answer of the proxy's own (an error page, route's direct response), whole; ends the response */
+  respondOwn(x: Exchange, status: number, headers: readonly string[], body: Buffer | null): void;
+  /** the response is complete */
+  endResponse(): void;
+  /**
+   * The response cannot be completed: cut it off so the client sees it is incomplete.
+   * `reset`: its body had no length, so an orderly end would look complete.
+   */
+  abort(reset: boolean): void;
+  /** whether a slice of a caller's buffer was written since the last call */
+  takeSliced(): boolean;
+  /** the client side still holds bytes written to it (a lent buffer is still in use) */
+  readonly writing: boolean;
+  /** this is an HTTP/2 stream */
+  readonly h2: boolean;
 }
 
 /** what a connection needs of the server */
@@ -81,7 +131,8 @@ export function deadlineIn(seconds: number): number {
   return seconds > 0 ? performance.now() + seconds * 1000 : 0;
 }
 
-export class ClientConn {
+export class ClientConn implements Downstream {
+  readonly h2 = false;
   /** bytes read but not consumed: a head in progress, or held (pipelined, or body nobody takes yet) */
   private buf: Buffer | null = null;
   private scanned = 0;
@@ -309,6 +360,49 @@ export class ClientConn {
       return 'close';
     }
     return x.head.minor === 0 ? 'keep-alive' : null;
+  }
+
+  get gone(): boolean {
+    return this.socket.destroyed;
+  }
+
+  framing(x: Exchange, r: ResponseHead, inMode: number): number {
+    if (inMode !== F_CHUNKED && inMode !== F_CLOSE) return inMode;
+    // the proxy does not undo codings, and an HTTP/1.0 client may not be sent Transfer-Encoding (RFC 9112 6.1)
+    if (r.codings !== null && x.head.minor === 0) return -1;
+    // The proxy frames the body as chunked for an HTTP/1.1 client (re-chunking what
+    // arrives until the close, for a body without a length), keeping the backend's other
+    // codings. Chunked may be applied only once, so codings that already hold it go
+    // through as they are, ended by the close; so does anything for an HTTP/1.0 client.
+    if (x.head.minor !== 0 && !r.codingsChunked) return F_CHUNKED;
+    this.closeAfter = true;
+    x.closeDelimited = true;
+    return F_CLOSE;
+  }
+
+  startResponse(x: Exchange, r: ResponseHead, outMode: number, b: Buffer | null, start: number, end: number): boolean {
+    return this.writeHead(clientResponseHead(r, outMode, this.responseConnection(x)), b, start, end);
+  }
+
+  endChunked(): void {
+    this.socket.write(LAST_CHUNK, 'latin1');
+  }
+
+  respondOwn(x: Exchange, status: number, headers: readonly string[], body: Buffer | null): void {
+    const head = ownResponseHead(status, headers, this.responseConnection(x));
+    if (body === null || x.method === 'HEAD') this.writeHead(head, null, 0, 0);
+    else this.writeHead(head, body, 0, body.length);
+    this.endResponse();
+  }
+
+  abort(reset: boolean): void {
+    const s = this.socket;
+    if (reset && !s.destroyed) s.resetAndDestroy();
+    else s.destroy();
+  }
+
+  get writing(): boolean {
+    return this.socket.writableLength > 0;
   }
 
   /** write a response head, with the first body bytes b[start, end) in the same write; false when the socket is full */

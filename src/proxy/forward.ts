@@ -14,8 +14,8 @@
 import type { Logger } from '../core/logger.js';
 import type { Upstreams, UpConn, UpstreamUser, Acquirer, OriginPool } from './upstreams.js';
 import type { Exchange } from './exchange.js';
-import { part, writeChunk, deadlineIn, type ClientConn, type BodySink, type Responder } from './client.js';
-import { backendRequestHead, clientResponseHead, F_NONE, F_LENGTH, F_CHUNKED, F_CLOSE, type HeaderOverrides } from './headers.js';
+import { part, writeChunk, deadlineIn, ClientConn, type Downstream, type BodySink, type Responder } from './client.js';
+import { backendRequestHead, F_NONE, F_LENGTH, F_CHUNKED, F_CLOSE, type HeaderOverrides } from './headers.js';
 import { classify, isIdempotent, type Failure } from './classify.js';
 import { sendError } from './respond.js';
 import { headEnd, parseResponseHead, HttpParseError, type ResponseHead } from '../http1/parse.js';
@@ -51,7 +51,7 @@ export class Forwarder {
    * the decision's hashKey (route returned a proxy.hash pick), or -1 / HOST_KEY to use the
    * Host's (hashed only on failure).
    */
-  forward(x: Exchange, conn: ClientConn, index: number, path: string, overrides: HeaderOverrides | null, failoverKey = -1): void {
+  forward(x: Exchange, conn: Downstream, index: number, path: string, overrides: HeaderOverrides | null, failoverKey = -1): void {
     const cfg = x.cfg;
     const state = cfg.backendSet.list[index];
     x.backend = state;
@@ -65,7 +65,7 @@ export class Forwarder {
     this.dispatch(x, conn, state, index, path, overrides, failoverKey);
   }
 
-  private queue(x: Exchange, conn: ClientConn, state: BackendState, index: number, path: string, overrides: HeaderOverrides | null, failoverKey: number): void {
+  private queue(x: Exchange, conn: Downstream, state: BackendState, index: number, path: string, overrides: HeaderOverrides | null, failoverKey: number): void {
     const limits = x.cfg.settings.limits;
     const waiting: Responder = { deadline: 0, onDeadline() {}, clientGone: () => cancel?.(), clientDrain() {} };
     conn.responder = waiting;
@@ -86,7 +86,7 @@ export class Forwarder {
     });
   }
 
-  private dispatch(x: Exchange, conn: ClientConn, state: BackendState, index: number, path: string, overrides: HeaderOverrides | null, failoverKey: number): void {
+  private dispatch(x: Exchange, conn: Downstream, state: BackendState, index: number, path: string, overrides: HeaderOverrides | null, failoverKey: number): void {
     const cfg = x.cfg;
     const a = new Attempt(this, x, conn, state, index, path, overrides, failoverKey);
     conn.responder = a;
@@ -99,7 +99,7 @@ export class Forwarder {
   }
 
   /** the attempt failed before any response byte went to the client */
-  failed(x: Exchange, conn: ClientConn, a: Attempt, err: Error): void {
+  failed(x: Exchange, conn: Downstream, a: Attempt, err: Error): void {
     const failure = classify(err);
     this.hooks.outcome(x, a.state, false, failure.backendFault ? failure : null);
     if (x.clientGone || conn.x !== x) {
@@ -156,17 +156,15 @@ export class Forwarder {
   }
 
   /** the response had started when the backend failed: close the client connection */
-  broken(x: Exchange, conn: ClientConn, a: Attempt, err: Error): void {
+  broken(x: Exchange, conn: Downstream, a: Attempt, err: Error): void {
     const failure = classify(err);
     this.hooks.outcome(x, a.state, false, failure.backendFault ? failure : null);
     x.error = failure.code;
     x.errorDetail = err.message;
     // With a Content-Length or chunked framing, closing the connection early shows the
     // truncation and lets the client keep what arrived. A close-delimited body would look
-    // complete after a FIN, so that client gets a reset instead.
-    const sock = conn.socket;
-    if (x.closeDelimited && !sock.destroyed) sock.resetAndDestroy();
-    else sock.destroy();
+    // complete after a FIN, so that client gets a reset instead. An HTTP/2 stream is reset.
+    conn.abort(x.closeDelimited);
   }
 
   completed(x: Exchange, a: Attempt, status: number): void {
@@ -219,7 +217,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
   constructor(
     private readonly fwd: Forwarder,
     private readonly x: Exchange,
-    private readonly conn: ClientConn,
+    private readonly conn: Downstream,
     readonly state: BackendState,
     readonly index: number,
     readonly path: string,
@@ -274,7 +272,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
     x.error = 'LPX_CLIENT_BAD_REQUEST';
     x.errorDetail = err.message;
     this.fwd.hooks.outcome(x, this.state, true, null);
-    if (x.started) { this.conn.socket.destroy(); return; }
+    if (x.started) { this.conn.abort(false); return; }
     x.status = 400;
     this.conn.closeAfter = true;
     sendError(this.conn, x, 'LPX_CLIENT_BAD_REQUEST', err.message);
@@ -291,7 +289,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
     this.conn.takeSliced();
     this.data(d);
     // d is the connection's reused read buffer: if a write to the client still holds part of it, the next read needs another
-    if (up !== null && this.conn.takeSliced() && this.conn.socket.writableLength > 0) up.lent = true;
+    if (up !== null && this.conn.takeSliced() && this.conn.writing) up.lent = true;
   }
 
   private data(d: Buffer): void {
@@ -330,7 +328,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
     const conn = this.conn;
     x.upstreamMs = performance.now() - x.dispatchedAt;
     if (r.status === 101) {
-      if (x.upgrade === null) { this.fail(fault('LPX_UPSTREAM_PROTOCOL', '101 Switching Protocols to a request that asked for no upgrade')); return; }
+      if (x.upgrade === null || !(conn instanceof ClientConn)) { this.fail(fault('LPX_UPSTREAM_PROTOCOL', '101 Switching Protocols to a request that asked for no upgrade')); return; }
       this.phase = P_DONE;
       this.deadline = 0;
       this.state.forwarding--;
@@ -346,18 +344,12 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
     else if (r.chunked) { this.inMode = F_CHUNKED; this.decoder = new ChunkedDecoder(502); } else if (r.hasTransferEncoding || r.contentLength < 0) this.inMode = F_CLOSE;
     else { this.inMode = F_LENGTH; this.remaining = r.contentLength; }
     if (r.close || this.inMode === F_CLOSE) this.reusable = false;
-    if (this.inMode === F_CHUNKED || this.inMode === F_CLOSE) {
-      if (r.codings !== null && x.head.minor === 0) {
-        // the proxy does not undo codings, and an HTTP/1.0 client may not be sent Transfer-Encoding (RFC 9112 6.1)
-        this.fail(fault('LPX_UPSTREAM_PROTOCOL', `Transfer-Encoding ${JSON.stringify(r.codings)} cannot be passed on to an HTTP/1.0 client`));
-        return;
-      }
-      // The proxy frames the body as chunked for an HTTP/1.1 client (re-chunking what
-      // arrives until the close, for a body without a length), keeping the backend's other
-      // codings. Chunked may be applied only once, so codings that already hold it go
-      // through as they are, ended by the close; so does anything for an HTTP/1.0 client.
-      this.outMode = x.head.minor === 0 || r.codingsChunked ? F_CLOSE : F_CHUNKED;
-    } else this.outMode = this.inMode;
+    this.outMode = conn.framing(x, r, this.inMode);
+    if (this.outMode < 0) {
+      // the proxy does not undo codings: HTTP/1.0 and HTTP/2 have no Transfer-Encoding to carry them
+      this.fail(fault('LPX_UPSTREAM_PROTOCOL', `Transfer-Encoding ${JSON.stringify(r.codings)} cannot be passed on to an HTTP/${x.httpVersion} client`));
+      return;
+    }
     if (this.inMode === F_CHUNKED && at < buf.length) {
       // a chunk-size line that came with the head is checked before the head goes to the client (an invalid one is 502)
       let e: number;
@@ -369,21 +361,19 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
       }
       at = e < 0 ? buf.length : e;
     }
-    if (this.outMode === F_CLOSE) { conn.closeAfter = true; x.closeDelimited = true; }
-    const head = clientResponseHead(r, this.outMode, conn.responseConnection(x));
     x.started = true;
     x.status = r.status;
     this.phase = P_BODY;
     this.deadline = deadlineIn(s.timeouts.body);
     if (this.inMode === F_NONE) {
-      conn.writeHead(head, null, 0, 0);
+      conn.startResponse(x, r, this.outMode, null, 0, 0);
       if (at < buf.length) this.reusable = false;
       this.complete();
       return;
     }
     if (this.inMode === F_LENGTH) {
       const n = Math.min(this.remaining, buf.length - at);
-      const ok = conn.writeHead(head, buf, at, at + n);
+      const ok = conn.startResponse(x, r, this.outMode, buf, at, at + n);
       this.remaining -= n;
       x.bytes += n;
       if (at + n < buf.length) this.reusable = false; // bytes past the body: never reuse this connection
@@ -391,7 +381,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
       else if (!ok) this.pauseUp();
       return;
     }
-    const ok = conn.writeHead(head, null, 0, 0);
+    const ok = conn.startResponse(x, r, this.outMode, null, 0, 0);
     if (at < buf.length) this.body(buf, at);
     else if (!ok) this.pauseUp();
   }
@@ -457,7 +447,7 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
 
   /** the response is complete */
   private complete(): void {
-    if (this.outMode === F_CHUNKED) this.conn.socket.write(LAST_CHUNK, 'latin1');
+    if (this.outMode === F_CHUNKED) this.conn.endChunked();
     this.end(this.reusable && this.reqDone);
     this.fwd.completed(this.x, this, this.status);
     this.conn.endResponse();

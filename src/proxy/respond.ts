@@ -9,7 +9,7 @@
 import { STATUS_CODES } from 'node:http';
 import { errorInfo, type ErrorCode } from '../core/errors.js';
 import { directHeaders, ownResponseHead } from './headers.js';
-import type { ClientConn } from './client.js';
+import type { ClientConn, Downstream } from './client.js';
 import type { Exchange } from './exchange.js';
 
 export function errorBody(status: number, message: string): Buffer {
@@ -27,27 +27,24 @@ function errorHeaders(status: number, code: ErrorCode, body: Buffer, retryAfter:
  * title when left out) as the body, and Retry-After on a 503. When its response already
  * started, close the connection instead.
  */
-export function sendError(conn: ClientConn, x: Exchange, code: ErrorCode, message?: string, retryAfter = 1): void {
+export function sendError(conn: Downstream, x: Exchange, code: ErrorCode, message?: string, retryAfter = 1): void {
   const { status, title } = errorInfo(code);
-  if (x.started || conn.socket.destroyed) {
-    conn.socket.destroy();
+  if (x.started || conn.gone) {
+    conn.abort(false);
     return;
   }
   const body = errorBody(status, message ?? title);
   write(conn, x, status, errorHeaders(status, code, body, retryAfter), body);
 }
 
-export function sendDirect(conn: ClientConn, x: Exchange, status: number, headers: ReadonlyArray<readonly [string, string]> | null, body: Buffer | null): void {
+export function sendDirect(conn: Downstream, x: Exchange, status: number, headers: ReadonlyArray<readonly [string, string]> | null, body: Buffer | null): void {
   if (status === 204 || status === 205 || status === 304) body = null;
   write(conn, x, status, directHeaders(status, headers, body), body);
 }
 
-function write(conn: ClientConn, x: Exchange, status: number, headers: string[], body: Buffer | null): void {
+function write(conn: Downstream, x: Exchange, status: number, headers: string[], body: Buffer | null): void {
   x.started = true;
-  const head = ownResponseHead(status, headers, conn.responseConnection(x));
-  if (body === null || x.method === 'HEAD') conn.writeHead(head, null, 0, 0);
-  else conn.writeHead(head, body, 0, body.length);
-  conn.endResponse();
+  conn.respondOwn(x, status, headers, body);
 }
 
 /**
