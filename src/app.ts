@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from './config/load.js';
 import { ProxyServer, type ProxyObserver } from './proxy/server.js';
 import type { Reloader, ReloadResult } from './reload/reloader.js';
-import { dryRun } from './routing/gate.js';
+import { dryRun, checkGuard, type Guard } from './routing/gate.js';
 import type { Logger } from './core/logger.js';
 import { HealthChecker } from './health/checker.js';
 import { PassiveHealth } from './health/passive.js';
@@ -100,8 +100,9 @@ export async function start(opts: StartOptions): Promise<Running> {
 
   const target = {
     get config() { return server.config; },
-    async swap(next: Config) {
+    async swap(next: Config, guard: Guard | null) {
       const dry = dryRun(next, server.recentSamples());
+      checkGuard(dry, guard);
       await server.swap(next);
       return dry;
     },

@@ -209,6 +209,15 @@ upgrade = {}
 ---@type luaproxy.Forwarded
 forwarded = {}
 
+---The blast-radius guard of every reload (a save, SIGHUP, the admin API, etcd): shares of the recent requests in the dry run; `--force` lifts it.
+---@class luaproxy.Reload
+---@field max_failing? number Share (0 to 1) of the recent successful requests a new version may answer 404 or 5xx; past it the version is refused; 1 turns it off. Default `0.5`.
+---@field max_moved? number Share (0 to 1) of the recent hosts a new version from a file may send elsewhere; past it the version is refused; 1 turns it off. Default `1`.
+---@field fleet_max_moved? number The same as max_moved for a version from etcd (run --etcd). Default `0.75`.
+
+---@type luaproxy.Reload
+reload = {}
+
 ---The watchdog: a process whose event loop stops turning ends itself, for its supervisor (the cluster primary, systemd) to restart it.
 ---@class luaproxy.Watchdog
 ---@field kill_after? number Seconds the event loop may stop turning before the process logs a fatal line and ends itself (exit code 71); 0 turns the watchdog off, otherwise at least 1. Default `10`.

@@ -8,6 +8,7 @@
  *   GET  /metrics                  Prometheus text format
  *   GET  /status                   JSON: live script, reloads, backends, errors, process
  *   POST /reload                   reload the script now: 200 live, 422 refused
+ *   POST /reload?force=1           the same, past the blast-radius guard (reload.max_failing, max_moved)
  *   POST /backends/NAME/drain      stop sending new requests to a backend
  *   POST /backends/NAME/enable     undo drain
  */
@@ -16,7 +17,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../core/logger.js';
 import { LpxError } from '../core/errors.js';
 import type { Config, ListenAddress } from '../config/load.js';
-import type { ReloadResult } from '../reload/reloader.js';
+import type { ReloadResult, ReloadOptions } from '../reload/reloader.js';
 import type { ProxyMetrics } from './metrics.js';
 import { buildStatus, type AdminTarget } from './status.js';
 import { isLoopback, tokenMatches, hostIsLoopback, crossOrigin } from './access.js';
@@ -34,7 +35,7 @@ export interface AdminServerOptions {
 /** what the admin listener controls: the token and backend names come from the live config */
 export interface AdminControl {
   readonly config: Config;
-  readonly reloader: { reload(trigger: string): Promise<ReloadResult> };
+  readonly reloader: { reload(trigger: string, opts?: ReloadOptions): Promise<ReloadResult> };
 }
 
 /**
@@ -190,7 +191,8 @@ export class AdminServer {
       if (crossOrigin(req)) return json(res, 403, { error: 'cross-origin requests may not change the proxy' });
     }
     if (path === '/reload') {
-      const r = await this.target.reloader.reload('admin');
+      const force = /(^|&)force=(1|true)(&|$)/.test(q < 0 ? '' : url.slice(q + 1));
+      const r = await this.target.reloader.reload('admin', { force });
       return json(res, r.ok ? 200 : 422, r);
     }
     if (action) {

@@ -6,8 +6,8 @@
  * everywhere. Kept free of IPC so the protocol can be tested with plain objects.
  */
 
-/** a participant's dry run: `moved` of `compared` distinct recent hosts change destination */
-export type PrepareResult = { ok: true; hash: string; moved: number; compared: number } | { ok: false; error: string };
+/** a participant's dry run: `moved` of `compared` distinct recent hosts change destination; `failing` of `succeeded` recent successful requests would get 404 or 5xx */
+export type PrepareResult = { ok: true; hash: string; moved: number; compared: number; failing?: number; succeeded?: number } | { ok: false; error: string };
 
 export interface Participant {
   readonly label: string;
@@ -17,10 +17,13 @@ export interface Participant {
 }
 
 export type Outcome =
-  | { ok: true; committed: string[]; failedCommits: Array<{ label: string; error: string }>; moved: number; compared: number }
-  | { ok: false; error: string };
+  | { ok: true; committed: string[]; failedCommits: Array<{ label: string; error: string }>; moved: number; compared: number; failing: number; succeeded: number }
+  | { ok: false; error: string; code?: string };
 
-export async function twoPhase(parts: readonly Participant[], expectHash: string, timeoutMs: number): Promise<Outcome> {
+/** the sum of the participants' dry runs; `admit` may refuse it (throw) before anyone commits: the blast-radius guard */
+export type Admit = (sum: { moved: number; compared: number; failing: number; succeeded: number }) => void;
+
+export async function twoPhase(parts: readonly Participant[], expectHash: string, timeoutMs: number, admit?: Admit): Promise<Outcome> {
   if (parts.length === 0) return { ok: false, error: 'no running worker to reload' };
   const results = await Promise.all(parts.map((p) => withTimeout(p.prepare(), timeoutMs, `${p.label} did not finish loading the script within ${timeoutMs} ms`)));
   const problems: string[] = [];
@@ -35,7 +38,15 @@ export async function twoPhase(parts: readonly Participant[], expectHash: string
   // every worker saw its own share of the traffic: the cluster's share is the sum
   let moved = 0;
   let compared = 0;
-  for (const r of results) if (r.ok) { moved += r.moved; compared += r.compared; }
+  let failing = 0;
+  let succeeded = 0;
+  for (const r of results) if (r.ok) { moved += r.moved; compared += r.compared; failing += r.failing ?? 0; succeeded += r.succeeded ?? 0; }
+  try {
+    admit?.({ moved, compared, failing, succeeded });
+  } catch (e) {
+    for (const p of parts) p.abort();
+    return { ok: false, error: (e as Error).message, code: (e as { code?: string }).code };
+  }
   const committed: string[] = [];
   const failedCommits: Array<{ label: string; error: string }> = [];
   await Promise.all(parts.map(async (p) => {
@@ -43,7 +54,7 @@ export async function twoPhase(parts: readonly Participant[], expectHash: string
     if (isFailure(r)) failedCommits.push({ label: p.label, error: r.error });
     else committed.push(p.label);
   }));
-  return { ok: true, committed, failedCommits, moved, compared };
+  return { ok: true, committed, failedCommits, moved, compared, failing, succeeded };
 }
 
 function isFailure(r: unknown): r is { ok: false; error: string } {

@@ -16,7 +16,7 @@ import { LpxError } from '../core/errors.js';
 import { scriptLogger, loadToStart, adminAddress, wireReloads, handleSignals, openAdmin, probeTransport } from '../wiring.js';
 import type { Logger } from '../core/logger.js';
 import { twoPhase, type Participant, type PrepareResult } from './coordinator.js';
-import type { DryRun } from '../routing/gate.js';
+import { checkGuard, type DryRun, type Guard } from '../routing/gate.js';
 import { encodeSource, isToPrimary, type HealthUpdate, type ToPrimary, type ToWorker } from './protocol.js';
 import { WATCHDOG_EXIT_CODE } from '../watchdog/watchdog.js';
 
@@ -143,7 +143,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
   // the primary is the reload target: swap = prepare everywhere, then commit everywhere
   const target = {
     get config() { return config; },
-    async swap(next: Config): Promise<DryRun> {
+    async swap(next: Config, guard: Guard | null): Promise<DryRun> {
       const moved = addressChange(config.listeners, next.listeners);
       if (moved) throw new LpxError('LPX_RELOAD_REFUSED', `listen changed from ${moved.from} to ${moved.to}; in cluster mode a new listen address needs a restart`);
       const source = sourceOf(next);
@@ -152,7 +152,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
           label: `worker ${s.id} (pid ${s.pid})`,
           prepare: async (): Promise<PrepareResult> => {
             const r = await ask(s, id, { t: 'prepare', id, source });
-            return r.t === 'prepared' ? (r.ok ? { ok: true, hash: r.hash, moved: r.moved, compared: r.compared } : { ok: false, error: r.error }) : { ok: false, error: 'unexpected reply' };
+            return r.t === 'prepared' ? (r.ok ? { ok: true, hash: r.hash, moved: r.moved, compared: r.compared, failing: r.failing, succeeded: r.succeeded } : { ok: false, error: r.error }) : { ok: false, error: 'unexpected reply' };
           },
           commit: async () => {
             const r = await ask(s, id, { t: 'commit', id, version: version + 1 });
@@ -161,9 +161,10 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
           },
           abort: () => { waiting.delete(`${id}:${s.id}`); sendTo(s.worker, { t: 'abort', id }); },
         }));
-        const out = await twoPhase(parts, next.hash, reloadTimeoutMs);
+        // the guard holds the cluster's whole dry run (every worker's share of the traffic) before anyone commits
+        const out = await twoPhase(parts, next.hash, reloadTimeoutMs, (sum) => checkGuard(sum, guard));
         if (!out.ok) {
-          throw new LpxError('LPX_RELOAD_REFUSED', out.error);
+          throw new LpxError(out.code === 'LPX_RELOAD_GUARD' ? 'LPX_RELOAD_GUARD' : 'LPX_RELOAD_REFUSED', out.error);
         }
         config = next;
         committedSource = source;
@@ -174,7 +175,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
         // any worker not on the new version (it failed to switch, or it was booting while
         // the reload ran) restarts, and boots from the committed version
         for (const s of slots) if (s.worker && s.version !== version && s.version !== 0) s.worker.process.kill('SIGKILL');
-        return { moved: out.moved, compared: out.compared };
+        return { moved: out.moved, compared: out.compared, failing: out.failing, succeeded: out.succeeded };
     },
   };
 

@@ -23,8 +23,8 @@ export type ToWorker =
 export type ToPrimary =
   | { t: 'hello' }
   | { t: 'ready'; pid: number; address: string; port: number; hash: string }
-  /** `moved` of `compared` distinct recent hosts of this worker change destination (its dry run) */
-  | { t: 'prepared'; id: number; ok: true; hash: string; moved: number; compared: number }
+  /** `moved` of `compared` distinct recent hosts of this worker change destination, `failing` of `succeeded` recent successful requests would get 404 or 5xx (its dry run) */
+  | { t: 'prepared'; id: number; ok: true; hash: string; moved: number; compared: number; failing: number; succeeded: number }
   | { t: 'prepared'; id: number; ok: false; error: string; code: string }
   | { t: 'committed'; id: number; ok: boolean; error?: string }
   | { t: 'answer'; id: number; data: unknown };

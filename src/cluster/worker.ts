@@ -85,7 +85,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
           if (moved) throw new Error(`listen changed from ${moved.from} to ${moved.to}; in cluster mode a new listen address needs a restart`);
           const dry = dryRun(next, running.server.recentSamples());
           pending = { id: m.id, next };
-          send({ t: 'prepared', id: m.id, ok: true, hash: next.hash, moved: dry.moved, compared: dry.compared });
+          send({ t: 'prepared', id: m.id, ok: true, hash: next.hash, moved: dry.moved, compared: dry.compared, failing: dry.failing ?? 0, succeeded: dry.succeeded ?? 0 });
         } catch (e) {
           send({ t: 'prepared', id: m.id, ok: false, error: (e as Error).message, code: isLpxError(e) ? e.code : 'LPX_RELOAD_REFUSED' });
         }

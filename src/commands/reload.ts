@@ -13,6 +13,7 @@ interface ReloadCliOptions {
   admin?: string;
   token?: string;
   json?: boolean;
+  force?: boolean;
   timeout: string;
 }
 
@@ -24,13 +25,14 @@ export function registerReload(program: Command): void {
     .option('--admin <host:port>', 'the proxy\'s admin listener (overrides admin.listen)')
     .option('--token <token>', 'admin bearer token (default: LUAPROXY_ADMIN_TOKEN, then admin.token)')
     .option('--json', 'print the proxy\'s answer as JSON')
+    .option('--force', 'go live past the blast-radius guard (reload.max_failing, reload.max_moved) for this one reload')
     .option('--timeout <seconds>', 'how long to wait for the answer', '30')
     .addHelpText('after', '\nExamples:\n  $ luaproxy reload config.lua\n  $ luaproxy reload --admin 127.0.0.1:9901 --token "$TOKEN"')
     .action(async (file: string | undefined, o: ReloadCliOptions) => {
       const { host, port, token } = target(file, o);
       const timeoutMs = Number(o.timeout) * 1000;
       if (!(timeoutMs > 0)) throw new LpxError('LPX_CLI_USAGE', `--timeout: expected a number of seconds above 0, got ${JSON.stringify(o.timeout)}`);
-      const { status, body } = await post(host, port, token, timeoutMs);
+      const { status, body } = await post(host, port, token, timeoutMs, Boolean(o.force));
       const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
       let r: ReloadResult | { error?: string } | null = null;
       try { r = JSON.parse(body); } catch { r = null; }
@@ -43,7 +45,7 @@ export function registerReload(program: Command): void {
       const res = r as ReloadResult;
       if (o.json) process.stdout.write(JSON.stringify(res, null, 2) + '\n');
       else if (res.ok) process.stdout.write(describeOk(res) + '\n');
-      else process.stderr.write(`reload refused: ${res.error ?? res.code}\nversion ${res.version} (${res.hash}) keeps serving\n`);
+      else process.stderr.write(`reload refused: ${res.error ?? res.code}\nversion ${res.version} (${res.hash}) keeps serving${res.code === 'LPX_RELOAD_GUARD' ? '; if the change is meant, run again with --force' : ''}\n`);
       if (!res.ok) process.exitCode = 1;
     });
 }
@@ -80,11 +82,11 @@ function target(file: string | undefined, o: ReloadCliOptions): { host: string; 
   return { host, port: a.port, token };
 }
 
-function post(host: string, port: number, token: string | null, timeoutMs: number): Promise<{ status: number; body: string }> {
+function post(host: string, port: number, token: string | null, timeoutMs: number, force: boolean): Promise<{ status: number; body: string }> {
   const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   return new Promise((resolve, reject) => {
     const req = http.request({
-      host, port, method: 'POST', path: '/reload', agent: false, timeout: timeoutMs,
+      host, port, method: 'POST', path: force ? '/reload?force=1' : '/reload', agent: false, timeout: timeoutMs,
       headers: { host: where, 'content-length': 0, ...(token ? { authorization: `Bearer ${token}` } : {}) },
     }, (res) => {
       const chunks: Buffer[] = [];

@@ -109,6 +109,14 @@ export const defaults = {
     /** peers (IP addresses or CIDRs like "10.0.0.0/8", IPv4 or IPv6) whose X-Forwarded-For and Forwarded are extended; anyone else's are replaced */
     trust: [] as string[],
   },
+  reload: {
+    /** share (0 to 1) of the recent successful requests a new version may answer 404 or 5xx in its dry run; past it the version is refused (luaproxy reload --force overrides); 1 turns the guard off */
+    max_failing: 0.5,
+    /** share (0 to 1) of the recent hosts a new version from a file (save, SIGHUP, admin API) may send to another destination; past it the version is refused (--force overrides); 1 turns the guard off */
+    max_moved: 1,
+    /** the same as max_moved for a version from etcd (run --etcd): on by default, since a fleet applies a change everywhere at once; doubling the backends moves about half the hosts with proxy.hash, which passes */
+    fleet_max_moved: 0.75,
+  },
   watchdog: {
     /** seconds the event loop may stop turning before the process logs a fatal line and ends itself (exit code 71), for its supervisor to restart it; 0 turns the watchdog off */
     kill_after: 10,

@@ -62,11 +62,27 @@ export interface Config {
   readonly settings: Settings;
   readonly script: LuaScript;
   readonly warnings: readonly string[];
+  /** what replaced the script's backends or listen (copies of this config load with the same) */
+  readonly overrides?: LoadOverrides;
   /** the Lua call: route(host, path, req) with host and path already prepared (src/routing/decide.ts is the one caller) */
   route(host: Uint8Array, path: Uint8Array, req: RouteView | null): Decision;
 }
 
-export interface LoadOptions {
+/**
+ * What replaces parts of a script without touching it: a fleet instance's backend list
+ * from etcd (`<prefix>backends`) and `run --listen`. A loaded Config keeps them, so every
+ * copy made of it (a dry run, its own tests) sees the same backends.
+ */
+export interface LoadOverrides {
+  /** a JSON list of { name, url, weight } that replaces the script's `backends` */
+  backends?: unknown;
+  /** where that list came from, for messages (e.g. "/luaproxy/backends") */
+  backendsFrom?: string;
+  /** an address ("host:port" or a port) that replaces the script's `listen` */
+  listen?: string;
+}
+
+export interface LoadOptions extends LoadOverrides {
   /** the config being replaced: backend states with the same name and URL carry over */
   previous?: Config | null;
   /** script text instead of reading `file` (tests) */
@@ -118,7 +134,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
   }
 
   const settings = readSettings(script, src);
-  const listeners = readListeners(script.global('listen'), src);
+  const listeners = readListeners(opts.listen !== undefined ? opts.listen : script.global('listen'), src);
   const listen: ListenAddress = { host: listeners[0].host, port: listeners[0].port };
   const tls = opts.routingOnly ? null : readTls(script.global('tls'), listeners, src, abs);
   if (tls) {
@@ -126,7 +142,12 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
     // watched and hashed with the script: a renewed certificate reloads the config
     for (const [f, bytes] of tls.files) script.files.set(f, bytes);
   }
-  const backends = readBackends(script.global('backends'), src, path.dirname(abs), warnings);
+  const backends = opts.backends !== undefined
+    ? readBackends(opts.backends as LuaPlain, new SourceLines(opts.backendsFrom ?? 'backends', ''), path.dirname(abs), warnings)
+    : readBackends(script.global('backends'), src, path.dirname(abs), warnings);
+  const overrides: LoadOverrides = {};
+  if (opts.backends !== undefined) { overrides.backends = opts.backends; if (opts.backendsFrom !== undefined) overrides.backendsFrom = opts.backendsFrom; }
+  if (opts.listen !== undefined) overrides.listen = opts.listen;
   // a CA file is watched and hashed with the script, like a listener's certificate
   for (const b of backends) if (b.ca) script.files.set(b.ca.file, b.ca.pem);
   if (!script.hasRoute) {
@@ -165,6 +186,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
     settings,
     script,
     warnings,
+    overrides,
     route: (host, p, req) => script.route(host, p, req),
   };
   return loaded;
@@ -247,6 +269,7 @@ function checkValue(name: string, def: unknown, v: LuaPlain, here: string): unkn
   if (typeof def === 'number') {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw bad('a number of 0 or more');
     if (name === 'watchdog.kill_after' && v > 0 && v < 1) throw bad('0 (off) or a number of seconds of 1 or more');
+    if (name.startsWith('reload.') && v > 1) throw bad('a share from 0 to 1 (1 turns the guard off)');
     return v;
   }
   if (typeof def === 'boolean') {

@@ -54,6 +54,8 @@ const catalog = {
   LPX_CLIENT_HTTP_VERSION: { status: 505, exit: 1, title: 'HTTP version not supported' },
   // reload
   LPX_RELOAD_REFUSED: { status: 500, exit: 1, title: 'the new script was refused; the old one keeps serving' },
+  /** a reload's dry run tripped the blast-radius guard (reload.max_failing, reload.max_moved, reload.fleet_max_moved) */
+  LPX_RELOAD_GUARD: { status: 500, exit: 1, title: 'the new script would fail or move too much of the recent traffic; the old one keeps serving' },
   /** a reload whose new listen address could not be bound (the old listener stays) */
   LPX_RELOAD_LISTEN: { status: 500, exit: 1, title: 'the new listen address cannot be bound; the old listener stays' },
   // the admin listener

@@ -21,10 +21,64 @@ export interface Sample {
   decision: Decision | null;
 }
 
-/** what a dry run found: of `compared` distinct recent hosts, `moved` would change destination */
+/**
+ * What a dry run found: of `compared` distinct recent hosts, `moved` would change
+ * destination; of `succeeded` distinct recent requests the live script forwarded or
+ * answered below 400, `failing` would get 404 or 5xx from the candidate.
+ */
 export interface DryRun {
   moved: number;
   compared: number;
+  failing?: number;
+  succeeded?: number;
+}
+
+/**
+ * The blast-radius guard a dry run is held to (reload.max_failing, reload.max_moved or
+ * reload.fleet_max_moved): shares from 0 to 1, where 1 is off. Null: no guard (--force).
+ */
+export interface Guard {
+  maxFailing: number;
+  maxMoved: number;
+  /** the setting maxMoved came from, for the refusal message */
+  movedSetting: 'reload.max_moved' | 'reload.fleet_max_moved';
+}
+
+/** the guard the live version sets for a candidate from a file or from the fleet store; null with --force */
+export function guardOf(live: Config, from: 'file' | 'fleet', force: boolean): Guard | null {
+  if (force) return null;
+  const r = live.settings.reload;
+  return from === 'fleet'
+    ? { maxFailing: r.max_failing, maxMoved: r.fleet_max_moved, movedSetting: 'reload.fleet_max_moved' }
+    : { maxFailing: r.max_failing, maxMoved: r.max_moved, movedSetting: 'reload.max_moved' };
+}
+
+/**
+ * Refuse (LPX_RELOAD_GUARD) a candidate whose dry run trips the guard: more than
+ * max_failing of the recent successful requests would turn into 404 or 5xx, or more than
+ * max_moved of the recent hosts would go to another backend. The message gives the figures.
+ */
+export function checkGuard(dry: DryRun, guard: Guard | null): void {
+  if (!guard) return;
+  const pct = (x: number) => `${(x * 100).toFixed(1).replace(/\.0$/, '')}%`;
+  const failing = dry.failing ?? 0;
+  const succeeded = dry.succeeded ?? 0;
+  if (guard.maxFailing < 1 && succeeded > 0 && failing / succeeded > guard.maxFailing) {
+    throw new LpxError('LPX_RELOAD_GUARD', `reload.max_failing tripped: the new version would answer 404 or 5xx to ${failing} of ${succeeded} recent successful requests (${pct(failing / succeeded)}; the limit is ${pct(guard.maxFailing)}); fix the script, or override with luaproxy reload --force`);
+  }
+  if (guard.maxMoved < 1 && dry.compared > 0 && dry.moved / dry.compared > guard.maxMoved) {
+    throw new LpxError('LPX_RELOAD_GUARD', `${guard.movedSetting} tripped: the new version would move ${dry.moved} of ${dry.compared} recent hosts to another destination (${pct(dry.moved / dry.compared)}; the limit is ${pct(guard.maxMoved)}); check the backend list and the hashing, or override with --force`);
+  }
+}
+
+/** the live script answered it well: forwarded, or answered below 400 */
+function succeeded(d: Decision): boolean {
+  return d.kind === 'backend' || (d.kind === 'respond' && d.status < 400);
+}
+
+/** the candidate would fail it: no route (404), an answer of 404 or 5xx */
+function failing(d: Decision): boolean {
+  return d.kind === 'none' || (d.kind === 'respond' && (d.status === 404 || d.status >= 500));
 }
 
 /** the dry run blocks the event loop: a few distinct requests, within a time budget, are enough */
@@ -46,15 +100,18 @@ export function checkCandidate(cfg: Config): void {
  * DRY_RUN_MAX of them or DRY_RUN_MS of work; one made-up request when there are none)
  * through a fresh copy of the candidate. Any error refuses it: a route() that throws,
  * exceeds its budget, or names a backend that does not exist. Also counts the distinct
- * recent hosts whose destination differs from what the live script decided for them.
+ * recent hosts whose destination differs from what the live script decided for them, and
+ * the recent successful requests it would answer 404 or 5xx (for checkGuard).
  */
 export function dryRun(next: Config, samples: readonly Sample[]): DryRun {
   // a copy of exactly the candidate's bytes, sharing its view of backend health
-  const probe = loadConfig(next.file, { sources: next.files, previous: next, log: () => {}, routingOnly: true });
+  const probe = loadConfig(next.file, { sources: next.files, ...next.overrides, previous: next, log: () => {}, routingOnly: true });
   const all = samples.length ? samples : [MADE_UP];
   const seen = new Set<string>();
   /** host -> [live destination, candidate destination] of its most recent sample */
   const byHost = new Map<string, [string, string]>();
+  let ok = 0;
+  let bad = 0;
   const t0 = performance.now();
   for (let i = all.length - 1; i >= 0 && seen.size < DRY_RUN_MAX; i--) {
     if (seen.size > 0 && performance.now() - t0 > DRY_RUN_MS) break;
@@ -69,8 +126,12 @@ export function dryRun(next: Config, samples: readonly Sample[]): DryRun {
       throw new LpxError(err.code, `${err.message} (dry run of route(${JSON.stringify(call.host)}, ${JSON.stringify(call.path)}) on a recent request)`, { cause: err, where: err.where, traceback: err.traceback });
     }
     if (s.decision !== null && !byHost.has(call.host)) byHost.set(call.host, [destination(s.decision), destination(d)]);
+    if (s.decision !== null && succeeded(s.decision)) {
+      ok++;
+      if (failing(d)) bad++;
+    }
   }
   let moved = 0;
   for (const [a, b] of byHost.values()) if (a !== b) moved++;
-  return { moved, compared: byHost.size };
+  return { moved, compared: byHost.size, failing: bad, succeeded: ok };
 }

@@ -58,7 +58,7 @@ export function runOwnTests(cfg: Config, opts: { coverage?: LineCoverage; seed?:
   const rows = ownTestCases(cfg);
   if (rows.length === 0) return [];
   const start = performance.now();
-  const script = RoutingScript.load(cfg.file, { sources: cfg.files, coverage: opts.coverage, seed: opts.seed });
+  const script = RoutingScript.load(cfg.file, { sources: cfg.files, overrides: cfg.overrides, coverage: opts.coverage, seed: opts.seed });
   return rows.map((own, i) => {
     // a reload runs these in the live process: every row has its budget, and the run as a whole has one too
     if (opts.timeMs !== undefined && performance.now() - start > opts.timeMs) {

@@ -7,7 +7,7 @@
  * TypeScript API (`loadRouting`), what `luaproxy test` runs every Lua test through, and
  * what a reload runs a script's own tests with.
  */
-import { loadConfig, type Config } from '../config/load.js';
+import { loadConfig, type Config, type LoadOverrides } from '../config/load.js';
 import { LpxError } from '../core/errors.js';
 import { toResult, type Decision, type RouteResult } from '../core/decision.js';
 import { seededRandom, type Random } from '../balancer/balancer.js';
@@ -46,6 +46,8 @@ export interface LoadRoutingOptions {
   log?: (level: string, msg: string, where: string) => void;
   /** test mode: record which lines run */
   coverage?: LineCoverage;
+  /** what replaces the script's backends or listen (a fleet instance's backend list from etcd: Config.overrides) */
+  overrides?: LoadOverrides;
 }
 
 export class RoutingScript {
@@ -59,7 +61,7 @@ export class RoutingScript {
   static load(file: string, opts: LoadRoutingOptions = {}): RoutingScript {
     const seed = opts.seed ?? 1;
     let current = seededRandom(seed);
-    const config = loadConfig(file, { routingOnly: true, source: opts.source, sources: opts.sources, log: opts.log ?? (() => {}), coverage: opts.coverage, random: () => current() });
+    const config = loadConfig(file, { ...opts.overrides, routingOnly: true, source: opts.source, sources: opts.sources, log: opts.log ?? (() => {}), coverage: opts.coverage, random: () => current() });
     return new RoutingScript(config, seed, (r) => { current = r; });
   }
 
