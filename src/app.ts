@@ -19,6 +19,7 @@ import { watchdogProbe } from './watchdog/probe.js';
 import { installDebugFreeze } from './watchdog/debug-freeze.js';
 import { displayPath } from './core/display-path.js';
 import { whereScriptIs } from './lua/script.js';
+import { AcmeManager } from './acme/manager.js';
 
 export interface StartOptions {
   file: string;
@@ -74,8 +75,10 @@ export async function start(opts: StartOptions): Promise<Running> {
     log.error({ bytes, limit: c.settings.script.state_size }, `${displayPath(c.file)}: the script's Lua state grew to about ${Math.round(bytes / 1048576)} MB across requests, past script.state_size (${Math.round(c.settings.script.state_size / 1048576)} MB): data kept in globals or upvalues only grows? Reloading the script from its file`);
     void reloader.reload('state-size');
   };
+  // certificates by ACME outlive reloads: one orderer per process, handed to every config it loads
+  const acme = new AcmeManager({ log });
   // the same gate as a reload: a script whose own tests fail does not start
-  const cfg = loadToStart(opts.file, log, { source: opts.source, onStateOversize, admitted: opts.admitted });
+  const cfg = loadToStart(opts.file, log, { source: opts.source, onStateOversize, admitted: opts.admitted, acme });
   if (opts.followLogLevel) log.level = cfg.settings.log.level;
   const adminListen = adminAddress(opts.admin, cfg, opts.adminToken);
   // metrics are only kept when something can scrape them
@@ -90,6 +93,13 @@ export async function start(opts: StartOptions): Promise<Running> {
   const passive = new PassiveHealth(log, health);
   const server = new ProxyServer(cfg, { log, observers: [...(metrics ? [...(opts.observers ?? []), metrics] : opts.observers ?? []), passive.observer] });
   const address = await server.listen();
+  // after the listeners: an order's HTTP-01 challenge is answered on them
+  try {
+    if (cfg.acme) acme.configure(cfg.acme, (n) => server.config.tlsAllow(n));
+  } catch (e) {
+    await server.close(0);
+    throw e;
+  }
   health.start();
   watchdogProbe.setScript(displayPath(cfg.file));
   watchdogProbe.onStall(whereScriptIs); // a stall inside a script names its file:line
@@ -112,7 +122,7 @@ export async function start(opts: StartOptions): Promise<Running> {
     log,
     target,
     watch: opts.watch !== false,
-    load: (file, previous) => loadConfig(file, { previous, log: fromScript, onStateOversize }),
+    load: (file, previous) => loadConfig(file, { previous, log: fromScript, onStateOversize, acme }),
     onResult: (r) => {
       health.sync();
       metrics?.reload(r);
@@ -120,15 +130,26 @@ export async function start(opts: StartOptions): Promise<Running> {
       if (r.ok && opts.followLogLevel) log.level = server.config.settings.log.level;
       if (r.ok) watchdogProbe.setScript(displayPath(server.config.file));
       if (r.ok) watchdog?.configure(server.config.settings.watchdog.kill_after);
+      if (r.ok) configureAcme();
       opts.onReload?.(r);
     },
   });
+  const configureAcme = () => {
+    const live = server.config;
+    try {
+      if (live.acme) acme.configure(live.acme, (n) => server.config.tlsAllow(n));
+      else acme.stop();
+    } catch (e) {
+      log.error({ err: e }, (e as Error).message);
+    }
+  };
   let stopping: Promise<{ forced: boolean }> | null = null;
   let unhook: (() => void) | null = null;
   const stop = (deadlineMs?: number) => {
     stopping ??= (async () => {
       watcher.close();
       health.stop();
+      acme.stop();
       unhook?.();
       const done = await server.close(deadlineMs);
       await admin?.close();

@@ -117,6 +117,13 @@ function drain(name) end
 ---@param w number Above 0.
 function weight(name, w) end
 
+---Ask the script's `tls_allow` as the proxy does: may `host` get a certificate by ACME?
+---Names in `acme.names` always may; without an `acme` table, or without `tls_allow`, other
+---names may not. Only inside test().
+---@param host string A server name (SNI).
+---@return boolean
+function tls_allow(host) end
+
 ---Put every backend back as the script declares it (up, undrained, its own weight), and
 ---reset the balancers and the seeded randomness. Only inside test().
 function reset() end

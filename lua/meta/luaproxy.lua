@@ -43,6 +43,13 @@ tls = nil
 ---@return string? name The name of a loaded certificate, or nil for the usual rules.
 function tls_certificate(host) end
 
+---Optional: may a server name that no certificate serves yet get one by ACME? Called once
+---per name per loaded script (not per handshake), under the route budget; only with an
+---`acme` table. Names in `acme.names` are never asked about.
+---@param host string The server name the client sent (SNI), lower case.
+---@return boolean allowed `true` orders a certificate; anything else refuses.
+function tls_allow(host) end
+
 ---A backend: a URL string, or a table with a name, a weight and connection options.
 ---@class luaproxy.Backend
 ---@field name? string Unique name that route() returns. Defaults to the URL's `host:port`.
@@ -224,3 +231,23 @@ reload = {}
 
 ---@type luaproxy.Watchdog
 watchdog = {}
+
+---@alias luaproxy.AcmeChallenge "http-01"
+---@alias luaproxy.AcmeKeyType "ecdsa-p256"|"ecdsa-p384"|"rsa-2048"|"rsa-4096"
+
+---Automatic certificates by ACME (docs/certificates.md). Setting this table turns them on.
+---@class luaproxy.Acme
+---@field directory? string The ACME directory URL; staging: `"https://acme-staging-v02.api.letsencrypt.org/directory"`. Default `"https://acme-v02.api.letsencrypt.org/directory"`.
+---@field email? string Contact address of the ACME account (expiry notices). Default `nil`.
+---@field storage? string Folder (relative to the script) for the account key, certificates, keys, locks and pending challenges. Default `"acme"`.
+---@field ca? string A PEM file of extra CAs for the ACME server's own HTTPS (private or test servers). Default `nil`.
+---@field names? string[] Names to obtain at start and keep renewed, without asking tls_allow. Default `{  }`.
+---@field renew_before? number Seconds before expiry to renew; 0 = when a third of the lifetime is left. Default `0`.
+---@field challenge? luaproxy.AcmeChallenge How the ACME server checks a name (on every plain HTTP listener). Default `"http-01"`.
+---@field key_type? luaproxy.AcmeKeyType Key of each certificate. Default `"ecdsa-p256"`.
+---@field wait? number Seconds a handshake for a name being ordered waits before it gets the default certificate. Default `10`.
+---@field orders_in_flight? integer Orders in flight at once, for all names. Default `4`.
+---@field orders_per_hour? number New orders per hour, renewals included. Default `60`.
+
+---@type luaproxy.Acme?
+acme = nil

@@ -121,6 +121,30 @@ export const defaults = {
     /** seconds the event loop may stop turning before the process logs a fatal line and ends itself (exit code 71), for its supervisor to restart it; 0 turns the watchdog off */
     kill_after: 10,
   },
+  acme: {
+    /** the ACME directory URL (Let's Encrypt production; staging: https://acme-staging-v02.api.letsencrypt.org/directory) */
+    directory: 'https://acme-v02.api.letsencrypt.org/directory',
+    /** contact address given to the ACME account (expiry notices); nil = none */
+    email: null as string | null,
+    /** folder (relative to the script) for the account key, certificates, keys, locks and pending challenges */
+    storage: 'acme',
+    /** a PEM file (relative to the script) of extra CAs for the ACME server's own HTTPS (private or test servers); nil = node's default CAs */
+    ca: null as string | null,
+    /** names to obtain at start and keep renewed, without asking tls_allow */
+    names: [] as string[],
+    /** seconds before expiry to renew a certificate; 0 = when a third of its lifetime is left */
+    renew_before: 0,
+    /** how the ACME server checks a name: "http-01" (on every plain HTTP listener) */
+    challenge: 'http-01',
+    /** key of each certificate: "ecdsa-p256", "ecdsa-p384", "rsa-2048" or "rsa-4096" */
+    key_type: 'ecdsa-p256',
+    /** seconds a handshake for a name whose order is in progress waits; then it gets the default certificate */
+    wait: 10,
+    /** orders in flight at once, for all names; more wait their turn */
+    orders_in_flight: 4,
+    /** new orders per hour (renewals included); past that an order fails and is retried later */
+    orders_per_hour: 60,
+  },
 } as const;
 
 type Widen<T> = T extends number ? number : T extends string ? string : T extends boolean ? boolean : T extends readonly (infer U)[] ? Widen<U>[] : T;

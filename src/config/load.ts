@@ -19,6 +19,7 @@ import type { Random } from '../balancer/balancer.js';
 import { defaults, type Settings } from './defaults.js';
 import { readListeners, parseHostPort, type ListenAddress, type ListenerSpec } from './listeners.js';
 import { readTls, tlsChooser } from './tls.js';
+import { readAcme, tlsAllower, acmeChooser, type AcmeConfig, type AcmeRuntime } from './acme.js';
 import type { SecureContext } from 'node:tls';
 import type { CertStore } from '../tls/certificates.js';
 import { closest, didYouMean } from './did-you-mean.js';
@@ -57,6 +58,14 @@ export interface Config {
    * With `null` for the name it is always synchronous (the listener's default context).
    */
   tlsContext(servername: string | null): SecureContext | null | Promise<SecureContext | null>;
+  /** the script's `acme` table checked and resolved (null: no acme table, or a routing-only load) */
+  readonly acme: AcmeConfig | null;
+  /** tls_allow(host): may `name` get a certificate (acme.names always may; asked once per name per load) */
+  tlsAllow(name: string): boolean;
+  /** the answer to `/.well-known/acme-challenge/<token>` on plain HTTP (null: ACME is not on in this process) */
+  readonly acmeChallenge: ((token: string) => string | null) | null;
+  /** the process' certificate orderer this config was loaded with (null without acme, or in a load for routing only) */
+  readonly acmeRuntime: AcmeRuntime | null;
   readonly backends: readonly BackendSpec[];
   readonly backendSet: BackendSet;
   readonly settings: Settings;
@@ -98,12 +107,14 @@ export interface LoadOptions extends LoadOverrides {
   coverage?: LineCoverage;
   /** called (once) when the script's Lua state has grown past script.state_size across requests */
   onStateOversize?: (bytes: number, cfg: Config) => void;
+  /** the process' certificate orderer (src/acme/): with an acme table, TLS handshakes and HTTP-01 challenges go through it */
+  acme?: AcmeRuntime | null;
 }
 
 /** the project's lua/ folder, which `require` may also load from */
 export const LUA_LIB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lua');
 
-const TOP_LEVEL = ['listen', 'backends', 'route', 'tests', 'tls', 'tls_certificate', ...Object.keys(defaults)] as const;
+const TOP_LEVEL = ['listen', 'backends', 'route', 'tests', 'tls', 'tls_certificate', 'tls_allow', ...Object.keys(defaults)] as const;
 
 export function scriptLimits(s: Settings['script']): { load: BudgetLimits; route: BudgetLimits } {
   const common = { heapBytes: s.heap, maxString: s.max_string, matchSteps: s.match_steps };
@@ -136,7 +147,10 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
   const settings = readSettings(script, src);
   const listeners = readListeners(opts.listen !== undefined ? opts.listen : script.global('listen'), src);
   const listen: ListenAddress = { host: listeners[0].host, port: listeners[0].port };
-  const tls = opts.routingOnly ? null : readTls(script.global('tls'), listeners, src, abs);
+  const acmeOn = script.global('acme') !== null;
+  const acme = opts.routingOnly || !acmeOn ? null : readAcme(settings.acme, src, abs);
+  if (acme?.ca) script.files.set(path.resolve(path.dirname(abs), settings.acme.ca!), acme.ca);
+  const tls = opts.routingOnly ? null : readTls(script.global('tls'), listeners, src, abs, acme !== null);
   if (tls) {
     warnings.push(...tls.warnings);
     // watched and hashed with the script: a renewed certificate reloads the config
@@ -173,6 +187,11 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
   const h = crypto.createHash('sha256');
   for (const [f, bytes] of [...script.files].sort(([a], [b]) => a.localeCompare(b))) h.update(f).update('\0').update(bytes);
 
+  const log = opts.log ?? (() => {});
+  // a load for routing only (tests, check) still answers tls_allow as the proxy would
+  const tlsAllow = tlsAllower(acmeOn ? settings.acme.names : null, script, log);
+  const runtime = acme !== null ? opts.acme ?? null : null;
+  const store = tls?.store ?? null;
   loaded = {
     file: abs,
     files: script.files,
@@ -180,7 +199,13 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
     listen,
     listeners,
     certs: tls?.store ?? null,
-    tlsContext: tlsChooser(tls?.store ?? null, script, opts.log ?? (() => {})),
+    tlsContext: runtime === null
+      ? tlsChooser(store, script, log)
+      : acmeChooser({ own: tlsChooser(store, script, log, { withDefault: false }), fallback: store?.select(null) ?? null, allow: tlsAllow, runtime, wait: acme!.wait }),
+    acme,
+    tlsAllow,
+    acmeChallenge: runtime === null ? null : (token) => runtime.challenge(token),
+    acmeRuntime: runtime,
     backends,
     backendSet,
     settings,

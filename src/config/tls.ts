@@ -26,13 +26,14 @@ export interface TlsLoaded {
   warnings: string[];
 }
 
-export function readTls(v: LuaPlain, listeners: readonly ListenerSpec[], src: SourceLines, scriptFile: string): TlsLoaded {
+export function readTls(v: LuaPlain, listeners: readonly ListenerSpec[], src: SourceLines, scriptFile: string, acmeOn = false): TlsLoaded {
   const line = src.global('tls');
   /** `file:line: ` of a key (`needle =`) in the tls table, or of a literal value when `literal` */
   const at = (needle?: string, literal = false) => src.at((needle ? src.after(line, needle, !literal) : null) ?? line);
   const needed = listeners.findIndex((l) => l.tls);
   if (v === null) {
-    if (needed >= 0) throw new LpxError('LPX_CONFIG_INVALID', `${src.at(src.global('listen'))}listen[${needed + 1}]: tls = true, but the script has no tls = { certificates = { { cert = "...", key = "..." } } }`);
+    // with acme on, TLS listeners serve the certificates it obtains
+    if (needed >= 0 && !acmeOn) throw new LpxError('LPX_CONFIG_INVALID', `${src.at(src.global('listen'))}listen[${needed + 1}]: tls = true, but the script has no tls = { certificates = { { cert = "...", key = "..." } } }`);
     return { store: null, files: new Map(), warnings: [] };
   }
   if (typeof v !== 'object' || Array.isArray(v) || v instanceof LuaFunctionRef) {
@@ -82,18 +83,20 @@ const CHOICES_MAX = 10_000;
  * nil falls back to the rules), else the certificates' own names (exact, one-label
  * wildcard, default). A hook that fails fails that handshake, and is logged with its line.
  */
-export function tlsChooser(store: CertStore | null, script: LuaScript, log: (level: string, msg: string, where: string) => void): (name: string | null) => SecureContext | null {
+export function tlsChooser(store: CertStore | null, script: LuaScript, log: (level: string, msg: string, where: string) => void, opts: { withDefault?: boolean } = {}): (name: string | null) => SecureContext | null {
   if (store === null) return () => null;
-  if (script.globalTypeName('tls_certificate') !== 'function') return (name) => store.select(name);
+  // without the default (ACME is on: a name no certificate names may get one of its own)
+  const rules = opts.withDefault === false ? (name: string | null) => (name === null ? null : store.match(name)) : (name: string | null) => store.select(name);
+  if (script.globalTypeName('tls_certificate') !== 'function') return rules;
   const chosen = new Map<string, SecureContext | null>();
   return (name) => {
-    if (name === null) return store.select(null);
+    if (name === null) return rules(null);
     const known = chosen.get(name);
     if (known !== undefined) return known;
     let ctx: SecureContext | null;
     try {
       const [picked] = script.callGlobal('tls_certificate', [name]);
-      if (picked === null || picked === undefined) ctx = store.select(name);
+      if (picked === null || picked === undefined) ctx = rules(name);
       else if (typeof picked === 'string') {
         ctx = store.byName(picked);
         if (ctx === null) throw new LpxError('LPX_ROUTE_RETURN', `${script.functionWhere('tls_certificate') ?? 'tls_certificate'}: tls_certificate(${JSON.stringify(name)}) returned ${JSON.stringify(picked)}, which no loaded certificate serves (names: ${store.info().flatMap((c) => c.names).join(', ')})`);

@@ -66,6 +66,13 @@ const catalog = {
   LPX_TEST_USAGE: { status: 500, exit: 1, title: 'a test file misuses the test API' },
   /** routing tests or routing properties failed (not raised today: `test` and `check --hosts` set exit 1 themselves) */
   LPX_TEST_FAILED: { status: 500, exit: 1, title: 'routing tests failed' },
+  // automatic certificates (ACME)
+  /** an order for a certificate failed (the ACME server refused it, could not validate the challenge, or could not be reached); retried with a backoff */
+  LPX_ACME_ORDER: { status: 500, exit: 1, title: 'a certificate could not be obtained from the ACME server' },
+  /** an order was not placed: the per-name backoff, the orders-in-flight cap or the hourly rate said no */
+  LPX_ACME_LIMIT: { status: 500, exit: 1, title: 'no certificate was ordered: a backoff or an order limit is in effect' },
+  /** the acme.storage folder cannot be read or written */
+  LPX_ACME_STORAGE: { status: 500, exit: 1, title: 'the ACME storage folder cannot be read or written' },
   // the command line
   LPX_CLI_USAGE: { status: 500, exit: 2, title: 'invalid command-line usage' },
   /** `luaproxy init` found a file it would overwrite */

@@ -9,12 +9,18 @@ import { LpxError, isLpxError } from '../core/errors.js';
 import type { Decision } from '../core/decision.js';
 import { watchdogProbe } from '../watchdog/probe.js';
 import type { RouteCall } from './call.js';
+import { Buffer } from 'node:buffer';
 
 export function decide(cfg: Config, call: RouteCall): Decision {
   const refused = call.prepare();
   if (refused !== null) return refused;
   const host = call.hostBytes!;
   const path = call.pathBytes!;
+  // ACME HTTP-01: a pending order's token is answered before route() runs; every other path goes on to route()
+  if (cfg.acmeChallenge !== null && call.arrival.scheme === 'http' && startsWith(path, CHALLENGE_PREFIX)) {
+    const answer = challengeAnswer(cfg.acmeChallenge, path);
+    if (answer !== null) return answer;
+  }
   watchdogProbe.request(host, path); // what the watchdog names if this call stalls the loop
   let d: Decision;
   try {
@@ -24,4 +30,20 @@ export function decide(cfg: Config, call: RouteCall): Decision {
   }
   if (d.kind === 'backend' && d.path !== null) call.rewrite(d.path);
   return d;
+}
+
+const CHALLENGE_PREFIX = Buffer.from('/.well-known/acme-challenge/');
+const CHALLENGE_HEADERS: ReadonlyArray<readonly [string, string]> = Object.freeze([['content-type', 'application/octet-stream'], ['cache-control', 'no-store']] as const);
+
+function startsWith(path: Uint8Array, prefix: Uint8Array): boolean {
+  if (path.length <= prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (path[i] !== prefix[i]) return false;
+  return true;
+}
+
+/** the key authorization of a pending order's token, as a direct answer; null when the token is none of ours (route() decides) */
+function challengeAnswer(lookup: (token: string) => string | null, path: Uint8Array): Decision | null {
+  const token = Buffer.from(path.buffer, path.byteOffset + CHALLENGE_PREFIX.length, path.length - CHALLENGE_PREFIX.length).toString('latin1');
+  const ka = lookup(token);
+  return ka === null ? null : { kind: 'respond', status: 200, headers: CHALLENGE_HEADERS, body: Buffer.from(ka, 'latin1') };
 }

@@ -142,6 +142,11 @@ export class RoutingScript {
     return this.config.backendSet.views();
   }
 
+  /** tls_allow(host) as the proxy asks it: may `name` get a certificate by ACME (acme.names always may) */
+  tlsAllow(name: string): boolean {
+    return this.config.tlsAllow(name);
+  }
+
   /** call a global function of the script with plain arguments */
   call(name: string, ...args: unknown[]): unknown[] {
     return this.config.script.callGlobal(name, args);

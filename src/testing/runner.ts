@@ -205,6 +205,7 @@ export function runTestFile(file: string, opts: RunOptions = {}, coverage?: Line
   state.define('weight', ([n, w]) => void need('weight').weight(str(n, 'weight: backend name'), w as number));
   state.define('reset', () => void need('reset').reset());
   state.define('backends', () => need('backends').backends());
+  state.define('tls_allow', ([host]) => need('tls_allow').tlsAllow(str(host, 'tls_allow: host name')));
   state.define('call', ([name, ...rest]) => {
     const values = need('call').call(str(name, 'call: function name'), ...rest.map(plainOf));
     return values.length <= 1 ? values[0] ?? null : values;

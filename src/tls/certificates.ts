@@ -95,15 +95,16 @@ export class CertStore {
 
   /** the context for a client's SNI name (null/undefined = none sent): exact name first, then a one-label wildcard, then the default; null when nothing serves it */
   select(servername: string | null | undefined): SecureContext | null {
-    if (servername) {
-      const name = normalizeName(servername);
-      const exact = this.#byName.get(name);
-      if (exact) return exact.context;
-      const wildcard = wildcardFor(name);
-      const wild = wildcard === null ? undefined : this.#byName.get(wildcard);
-      if (wild) return wild.context;
-    }
-    return this.#default?.context ?? null;
+    return (servername ? this.match(servername) : null) ?? this.#default?.context ?? null;
+  }
+
+  /** the certificate that names `servername` exactly, else the one-label wildcard that covers it; null (not the default) when none does */
+  match(servername: string): SecureContext | null {
+    const name = normalizeName(servername);
+    const exact = this.#byName.get(name);
+    if (exact) return exact.context;
+    const wildcard = wildcardFor(name);
+    return (wildcard === null ? undefined : this.#byName.get(wildcard))?.context ?? null;
   }
 
   /** the certificate whose names include `name` exactly (for a Lua hook that names one), or null */

@@ -7,6 +7,7 @@
  * certificates. Keys are ECDSA P-256; everything returned is PEM.
  */
 import { KeyObject, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 
 type X509 = typeof import('@peculiar/x509');
 
@@ -113,7 +114,7 @@ export async function makeCA(opts: Validity & { name?: string; ca?: Issued } = {
   return sign(lib, `CN=${opts.name ?? 'luaproxy development CA'}`, await newKeys(), opts.ca, opts, 10, ext);
 }
 
-/** a server certificate for `names` (DNS names, `*.example.com` allowed), signed by `ca` or self-signed */
+/** a server certificate for `names` (DNS names, `*.example.com` allowed, or IP addresses), signed by `ca` or self-signed */
 export async function makeCert(opts: Validity & { ca?: Issued; names: string[] }): Promise<Issued> {
   if (opts.names.length === 0) throw new TypeError('names: expected at least one DNS name, got none');
   const lib = await x509();
@@ -121,7 +122,8 @@ export async function makeCert(opts: Validity & { ca?: Issued; names: string[] }
     new lib.BasicConstraintsExtension(false, undefined, true),
     new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature, true),
     new lib.ExtendedKeyUsageExtension([lib.ExtendedKeyUsage.serverAuth]),
-    new lib.SubjectAlternativeNameExtension(opts.names.map((value) => ({ type: 'dns' as const, value }))),
+    // an IP address (a test server reached as 127.0.0.1) is an IP entry, anything else a DNS name
+    new lib.SubjectAlternativeNameExtension(opts.names.map((value) => ({ type: isIP(value) ? 'ip' as const : 'dns' as const, value }))),
   ];
   return sign(lib, `CN=${opts.names[0]}`, await newKeys(), opts.ca, opts, 1, ext);
 }
