@@ -14,7 +14,7 @@
 ---@field address integer|string A port, or `"host:port"`.
 ---@field tls? boolean Terminate TLS with the certificates of `tls`. Default `false`.
 ---@field proxy_protocol? boolean Every connection starts with a PROXY protocol header (v1 or v2). Default `false`.
----@field http2? boolean Refused for now: HTTP/2 to clients is not served yet. Default `false`.
+---@field http2? boolean Offer HTTP/2 by ALPN (TLS listeners only; clear-text h2c is refused). Default `true` on a TLS listener.
 
 ---Where the proxy listens: a port number (all interfaces), `"host:port"`
 ---(`"127.0.0.1:8080"`, `"[::1]:8080"`), or a list of them, each of which may be a
@@ -206,6 +206,16 @@ log = {}
 
 ---@type luaproxy.Upgrade
 upgrade = {}
+
+---HTTP/2 sessions on TLS listeners (docs/http.md, "HTTP/2").
+---@class luaproxy.Http2
+---@field max_concurrent_streams? integer Streams one HTTP/2 client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused. Default `100`.
+---@field initial_window_size? integer Bytes a client may send on one stream before the proxy has read them (SETTINGS_INITIAL_WINDOW_SIZE). Default `65535`.
+---@field session_memory? integer Megabytes one HTTP/2 session may hold inside node:http2 (queued frames, header tables); past it new streams are refused. Default `10`.
+---@field max_resets? integer Streams a client may cancel within 10 s before its session is closed with ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487). Default `200`.
+
+---@type luaproxy.Http2
+http2 = {}
 
 ---The forwarded headers sent to backends (docs/http.md, "Forwarded headers").
 ---@class luaproxy.Forwarded

@@ -101,6 +101,16 @@ export const defaults = {
     /** Upgrade protocols passed through to backends (only when the backend answers 101) */
     protocols: ['websocket'] as string[],
   },
+  http2: {
+    /** streams one HTTP/2 client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused */
+    max_concurrent_streams: 100,
+    /** bytes a client may send on one stream before the proxy has read them (SETTINGS_INITIAL_WINDOW_SIZE) */
+    initial_window_size: 65535,
+    /** megabytes one HTTP/2 session may hold inside node:http2 (queued frames, header tables); past it new streams are refused */
+    session_memory: 10,
+    /** streams a client may cancel within 10 s before its session is closed with ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487) */
+    max_resets: 200,
+  },
   forwarded: {
     /** send X-Forwarded-For (the client's address), X-Forwarded-Proto (http or https, as the client came) and X-Forwarded-Host (the client's Host) */
     x_forwarded: true,

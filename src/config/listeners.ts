@@ -58,10 +58,9 @@ export function readListeners(v: LuaPlain, src: SourceLines): ListenerSpec[] {
       };
       if (entry.address === undefined || entry.address === null) throw new LpxError('LPX_CONFIG_INVALID', `${at()}${label}: expected { address = "host:port" or a port, ... }, got a table without address`);
       const tls = flag('tls', false);
-      const http2 = flag('http2', false);
+      // HTTP/2 is offered by ALPN on every TLS listener unless http2 = false
+      const http2 = flag('http2', tls);
       if (http2 && !tls) throw new LpxError('LPX_CONFIG_INVALID', `${at()}${label}.http2: HTTP/2 is offered on TLS listeners only (by ALPN; clear-text h2c is refused); set tls = true or drop http2`);
-      // not served yet: say so rather than accept a setting that does nothing
-      if (http2) throw new LpxError('LPX_CONFIG_INVALID', `${at()}${label}.http2: HTTP/2 to clients is not available yet; TLS listeners speak HTTP/1.1 (drop http2, or set it to false)`);
       l = spec(address(entry.address, `${label}.address`, at), tls, http2, flag('proxy_protocol', false), i);
     } else l = spec(address(entry, label, at), false, false, false, i);
     const dup = out.findIndex((o) => o.key === l.key);

@@ -297,6 +297,7 @@ function checkValue(name: string, def: unknown, v: LuaPlain, here: string): unkn
     if (name.startsWith('reload.') && v > 1) throw bad('a share from 0 to 1 (1 turns the guard off)');
     return v;
   }
+    if (name.startsWith('http2.') && (!Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1)) throw bad('a whole number from 1 to 2147483647');
   if (typeof def === 'boolean') {
     if (typeof v !== 'boolean') throw bad('true or false');
     return v;

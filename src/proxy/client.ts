@@ -83,6 +83,15 @@ export interface Downstream {
   readonly writing: boolean;
   /** this is an HTTP/2 stream */
   readonly h2: boolean;
+  /** the client's address and port: the peer's, or what its PROXY header said */
+  readonly remote: string;
+  readonly remotePort: number;
+  /** how the request came (scheme, SNI) */
+  readonly arrival: Arrival;
+  /** answer 100 Continue when the body is first wanted */
+  expectContinue: boolean;
+  /** the connection's socket (HTTP/2: the session's), for the addresses a PROXY header to a backend names; never written to here */
+  readonly socket: Socket;
 }
 
 /** what a connection needs of the server */

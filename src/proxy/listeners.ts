@@ -22,6 +22,8 @@ export interface Accepted {
   remotePort: number;
   /** null for plain HTTP; for TLS, filled in once the handshake is done */
   tls: boolean;
+  /** the client chose HTTP/2 by ALPN (the handshake is done) */
+  h2?: boolean;
 }
 
 export interface IntakeOwner {
@@ -36,6 +38,9 @@ interface Listener {
   spec: ListenerSpec;
   server: net.Server;
 }
+
+const ALPN_H2 = ['h2', 'http/1.1'];
+const ALPN_H1 = ['http/1.1'];
 
 /** a context with no certificate: a handshake with it fails (no default certificate, no SNI match) */
 let NO_CERT: tls.SecureContext | null = null;
@@ -163,7 +168,7 @@ export class Listeners {
       const told = got.header.command === 'proxy' && got.header.source !== null;
       const remote = told ? got.header.source! : peer;
       const remotePort = told ? got.header.sourcePort ?? 0 : socket.remotePort ?? 0;
-      if (spec.tls) this.admitTls(socket, remote, remotePort, rest);
+      if (spec.tls) this.admitTls(socket, spec, remote, remotePort, rest);
       else {
         if (rest !== null) socket.unshift(rest);
         this.admit(socket, spec, remote, remotePort);
@@ -183,11 +188,11 @@ export class Listeners {
 
   private admit(socket: Socket, spec: ListenerSpec, remote: string, remotePort: number): void {
     if (!spec.tls) this.owner.accepted({ socket, remote, remotePort, tls: false });
-    else this.admitTls(socket, remote, remotePort, null);
+    else this.admitTls(socket, spec, remote, remotePort, null);
   }
 
   /** wrap in TLS; `early` is what came after a PROXY header in the same read (the start of the ClientHello) */
-  private admitTls(socket: Socket, remote: string, remotePort: number, early: Buffer | null): void {
+  private admitTls(socket: Socket, spec: ListenerSpec, remote: string, remotePort: number, early: Buffer | null): void {
     NO_CERT ??= tls.createSecureContext({});
     const fallback = this.owner.config.tlsContext(null);
     const t = new tls.TLSSocket(socket, {
@@ -201,7 +206,8 @@ export class Listeners {
           ctx.then((c) => answerSni(cb, name, c), (e: Error) => cb(e, undefined));
         } else answerSni(cb, name, ctx);
       },
-      ALPNProtocols: ['http/1.1'],
+      // HTTP/2 first when the listener offers it; a client that asks for neither gets HTTP/1.1
+      ALPNProtocols: spec.http2 ? ALPN_H2 : ALPN_H1,
     });
     if (early !== null) {
       // TLS reads the socket below JS, so bytes JS already read must be handed to it. Node
@@ -216,11 +222,28 @@ export class Listeners {
       handle.receive(early);
     }
     let secure = false;
-    t.once('secure', () => { secure = true; });
     t.on('error', (e: Error) => {
       if (!secure) this.owner.refused('tls', e.message, remote);
     });
-    this.owner.accepted({ socket: t, remote, remotePort, tls: true });
+    if (!spec.http2) {
+      // HTTP/1.1 only: the connection's first-head deadline covers the handshake too
+      t.once('secure', () => { secure = true; });
+      this.owner.accepted({ socket: t, remote, remotePort, tls: true });
+      return;
+    }
+    // which protocol is known once the handshake is done; until then, one timer bounds it
+    const timer = setTimeout(() => {
+      if (secure) return;
+      this.owner.refused('tls', 'no TLS handshake within timeouts.client_header', remote);
+      t.destroy();
+    }, this.owner.config.settings.timeouts.client_header * 1000);
+    t.once('close', () => clearTimeout(timer));
+    t.once('secure', () => {
+      secure = true;
+      clearTimeout(timer);
+      if (t.destroyed) return;
+      this.owner.accepted({ socket: t, remote, remotePort, tls: true, h2: t.alpnProtocol === 'h2' });
+    });
   }
 }
 

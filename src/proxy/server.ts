@@ -11,7 +11,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/logger.js';
 import type { Config, ListenerSpec } from '../config/load.js';
-import { Listeners, type Accepted, type IntakeOwner } from './listeners.js';
+import { Listeners, arrivalOf, type Accepted, type IntakeOwner } from './listeners.js';
 import type { Settings } from '../config/defaults.js';
 import { errorInfo, clientCode, type LpxError, type ErrorCode } from '../core/errors.js';
 import { HttpParseError, type RequestHead } from '../http1/parse.js';
@@ -19,7 +19,8 @@ import { Upstreams } from './upstreams.js';
 import { Forwarder, type ForwardHooks } from './forward.js';
 import { Tunnels } from './upgrade.js';
 import { Exchange } from './exchange.js';
-import { ClientConn, type ConnOwner } from './client.js';
+import { ClientConn, type ConnOwner, type Downstream } from './client.js';
+import { H2Session, type H2Owner, type H2Stream } from './h2.js';
 import { sendError, sendDirect, rawError } from './respond.js';
 import { logKind, type Decision } from '../core/decision.js';
 import { decide } from '../routing/decide.js';
@@ -38,8 +39,8 @@ export interface ProxyObserver {
   scriptError?(err: LpxError): void;
   connections?(delta: number): void;
   clientError?(status: number): void;
-  /** a connection was closed before HTTP: a bad or missing PROXY header, a failed TLS handshake */
-  intakeRefused?(kind: 'proxy_protocol' | 'tls'): void;
+  /** a connection was closed before HTTP: a bad or missing PROXY header, a failed TLS handshake, an abusive HTTP/2 session */
+  intakeRefused?(kind: 'proxy_protocol' | 'tls' | 'http2_abuse'): void;
 }
 
 export interface ProxyServerOptions {
@@ -70,11 +71,13 @@ const SWEEP_MS = 250;
  */
 export const SOCKET_HWM = 64 * 1024;
 
-export class ProxyServer implements ConnOwner, IntakeOwner {
+export class ProxyServer implements ConnOwner, IntakeOwner, H2Owner {
   private cfg: Config;
   private readonly listeners: Listeners;
   private bound = false;
   private readonly conns = new Set<ClientConn>();
+  /** client connections speaking HTTP/2 */
+  private readonly sessions = new Set<H2Session>();
   readonly upstreams = new Upstreams();
   private readonly forwarder: Forwarder;
   private readonly tunnels: Tunnels;
@@ -143,7 +146,8 @@ export class ProxyServer implements ConnOwner, IntakeOwner {
 
   /** a connection made it through intake (PROXY header, TLS): HTTP starts */
   accepted(c: Accepted): void {
-    this.conns.add(new ClientConn(this, c.socket, c.remote, c.tls, c.remotePort));
+    if (c.h2 === true) this.sessions.add(new H2Session(this, c.socket, c.remote, c.remotePort, arrivalOf(c.socket, true)));
+    else this.conns.add(new ClientConn(this, c.socket, c.remote, c.tls, c.remotePort));
     this.connections++;
     this.observer.connections(1);
   }
@@ -154,6 +158,25 @@ export class ProxyServer implements ConnOwner, IntakeOwner {
     // a TLS handshake that fails is common (scanners, old clients): debug; a bad PROXY header means a misconfigured balancer
     if (kind === 'tls') this.log.debug({ client: peer, kind }, `TLS handshake failed: ${why}`);
     else this.log.warn({ client: peer, kind }, `connection closed: ${why}`);
+  }
+
+  /** an HTTP/2 connection closed */
+  h2Closed(s: H2Session): void {
+    if (!this.sessions.delete(s)) return;
+    this.connections--;
+    this.observer.connections(-1);
+  }
+
+  /** an HTTP/2 session was closed for abuse */
+  h2Abuse(s: H2Session, why: string): void {
+    this.observer.intakeRefused('http2_abuse');
+    this.log.warn({ client: s.remote, kind: 'http2' }, `HTTP/2 session closed: ${why}`);
+  }
+
+  /** an HTTP/2 stream whose header list is not a valid request */
+  badStream(s: H2Stream, err: HttpParseError): void {
+    this.observer.clientError(err.status);
+    this.log.warn({ code: clientCode(err.status), status: err.status, client: s.remote }, `bad request from client: ${err.message}`);
   }
 
   /** a connection closed */
@@ -170,6 +193,7 @@ export class ProxyServer implements ConnOwner, IntakeOwner {
       const r = c.responder;
       if (r !== null && r.deadline > 0 && now >= r.deadline) r.onDeadline();
     }
+    for (const s of this.sessions) s.sweep(now);
   };
 
   /** a malformed request head, or a client too slow to send one: answer and close */
@@ -192,14 +216,14 @@ export class ProxyServer implements ConnOwner, IntakeOwner {
   }
 
   /** answer an error the proxy found itself, with its catalog status; `msg` defaults to the code's title */
-  private reject(conn: ClientConn, x: Exchange, code: ErrorCode, msg?: string): void {
+  private reject(conn: Downstream, x: Exchange, code: ErrorCode, msg?: string): void {
     x.status = errorInfo(code).status;
     if (x.error === null) x.error = code;
     sendError(conn, x, code, msg);
   }
 
-  /** a request head arrived */
-  request(conn: ClientConn, head: RequestHead): void {
+  /** a request head arrived (on an HTTP/1.1 connection or an HTTP/2 stream) */
+  request(conn: Downstream, head: RequestHead): void {
     const x = new Exchange(head, this.cfg, conn.remote, conn.socket, conn.arrival, conn.remotePort);
     conn.x = x;
     this.active++;
@@ -216,7 +240,7 @@ export class ProxyServer implements ConnOwner, IntakeOwner {
       }
       conn.expectContinue = head.minor === 1;
     }
-    if (head.connectionUpgrade && head.upgrade !== null && head.minor === 1) {
+    if (conn instanceof ClientConn && head.connectionUpgrade && head.upgrade !== null && head.minor === 1) {
       // an upgrade request: the connection closes after its response unless it becomes a tunnel
       conn.closeAfter = true;
       const proto = head.upgrade.split(',')[0].trim().toLowerCase();
@@ -318,6 +342,8 @@ export class ProxyServer implements ConnOwner, IntakeOwner {
     this.closing = true;
     this.listeners.close();
     for (const c of this.conns) if (c.idle) c.socket.destroy();
+    // HTTP/2: GOAWAY; streams under way finish, the session closes after the last
+    for (const s of this.sessions) { if (s.idleNow) s.destroy(); else s.close(); }
     let forced = false;
     if (this.active > 0) {
       await new Promise<void>((resolve) => {
@@ -327,6 +353,7 @@ export class ProxyServer implements ConnOwner, IntakeOwner {
       });
     }
     for (const c of this.conns) c.socket.destroy();
+    for (const s of this.sessions) s.destroy();
     this.tunnels.closeAll();
     if (this.sweeper) { clearInterval(this.sweeper); this.sweeper = null; }
     await this.upstreams.closeAll(forced);
