@@ -153,10 +153,10 @@ export class ProxyMetrics implements ProxyObserver {
     });
     this.intakeRefusals = new Counter({
       name: 'luaproxy_connections_refused_total',
-      help: 'Client connections closed before HTTP: reason "tls" (the TLS handshake failed: no certificate for the name, a client that speaks no TLS) or "proxy_protocol" (a missing or invalid PROXY header)',
+      help: 'Client connections closed before HTTP: reason "tls" (the TLS handshake failed: no certificate for the name, a client that speaks no TLS) or "proxy_protocol" (a missing or invalid PROXY header), or "http2_abuse" (an HTTP/2 session closed for cancelling streams too fast: rapid reset)',
       labelNames: ['reason'], registers,
     });
-    for (const r of ['tls', 'proxy_protocol']) this.intakeRefusals.labels(r).inc(0);
+    for (const r of ['tls', 'proxy_protocol', 'http2_abuse']) this.intakeRefusals.labels(r).inc(0);
     for (const r of ['ok', 'refused']) this.reloads.labels(r, 'file').inc(0);
     // always 0 here, so dashboards find the series; see WATCHDOG_KILLS_HELP
     new Counter({ name: 'luaproxy_watchdog_kills_total', help: WATCHDOG_KILLS_HELP, registers });
@@ -272,7 +272,7 @@ export class ProxyMetrics implements ProxyObserver {
     this.clientErrors.labels(String(status)).inc();
   }
 
-  intakeRefused(kind: 'proxy_protocol' | 'tls'): void {
+  intakeRefused(kind: 'proxy_protocol' | 'tls' | 'http2_abuse'): void {
     this.intakeRefusals.labels(kind).inc();
   }
 
