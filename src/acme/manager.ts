@@ -61,7 +61,7 @@ export class AcmeManager implements AcmeRuntime {
   #cfg: AcmeConfig | null = null;
   #allow: (name: string) => boolean = () => false;
   #storage: AcmeStorage | null = null;
-  #limits = new OrderLimits({ inFlight: 4, perHour: 60 });
+  readonly #limits: OrderLimits;
   readonly #certs = new Map<string, Managed>();
   readonly #orders = new Map<string, Promise<SecureContext | null>>();
   readonly #tokens = new Map<string, string>();
@@ -71,6 +71,7 @@ export class AcmeManager implements AcmeRuntime {
   constructor(opts: { log: Logger; now?: () => number }) {
     this.#log = opts.log;
     this.#now = opts.now ?? Date.now;
+    this.#limits = new OrderLimits({ inFlight: 4, perHour: 60 }, this.#now);
   }
 
   /**

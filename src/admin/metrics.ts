@@ -50,6 +50,28 @@ export function certificateExpiryGauge(registers: Registry[], config: () => Conf
       for (const c of config()?.certs?.info(now) ?? []) {
         this.labels(c.names[0], c.serial).set(Math.round((c.notAfter.getTime() - now.getTime()) / 1000));
       }
+      // and the ones ACME obtained
+      for (const m of config()?.acmeRuntime?.status() ?? []) {
+        if (typeof m.serial === 'string' && typeof m.not_after === 'string') this.labels(String(m.name), m.serial).set(Math.round((Date.parse(m.not_after) - now.getTime()) / 1000));
+      }
+    },
+  });
+}
+
+/**
+ * `luaproxy_acme_events_total{event}`: what the ACME orderer did since start: issued,
+ * renewed, loaded (from the storage), failed (an order), refused (by tls_allow), limited
+ * (no order: a backoff or a limit).
+ */
+export function acmeEventsCounter(registers: Registry[], config: () => Config | null): Counter<string> {
+  return new Counter({
+    name: 'luaproxy_acme_events_total',
+    help: 'ACME certificate events since start: issued, renewed, loaded (from storage), failed (an order failed), refused (tls_allow said no), limited (a backoff or an order limit)',
+    labelNames: ['event'], registers,
+    collect() {
+      this.reset();
+      const counts = config()?.acmeRuntime?.counts;
+      if (counts) for (const [event, n] of Object.entries(counts)) this.labels(event).inc(n);
     },
   });
 }
@@ -326,5 +348,6 @@ export class ProxyMetrics implements ProxyObserver {
       },
     });
     certificateExpiryGauge(registers, () => self.source?.config ?? null);
+    acmeEventsCounter(registers, () => self.source?.config ?? null);
   }
 }

@@ -59,6 +59,8 @@ export function buildStatus(t: AdminTarget, metrics: ProxyMetrics, admin: string
       ejections_total: metrics.ejectionsOf(b.name),
     })),
     certificates: certificateStatus(cfg.certs),
+    // every name ACME manages: issuer, expiry, next renewal, last error
+    ...(cfg.acmeRuntime ? { acme: { names: cfg.acmeRuntime.status() } } : {}),
     recent_errors: metrics.recent.list(),
     process: {
       pid: process.pid,

@@ -51,3 +51,12 @@ export function curlVerified(port: number, name: string, rootPem: string, dir: s
     });
   });
 }
+
+/** a `tls` table whose only certificate is a self-signed one for default.example.com, the default: what a refused name gets */
+export async function defaultCertTable(dir: string): Promise<string> {
+  const { makeCert } = await import('../../src/tls/self-signed.js');
+  const c = await makeCert({ names: ['default.example.com'] });
+  fs.writeFileSync(path.join(dir, 'default.pem'), c.cert);
+  fs.writeFileSync(path.join(dir, 'default.key'), c.key);
+  return `tls = { certificates = { { cert = ${JSON.stringify(path.join(dir, 'default.pem'))}, key = ${JSON.stringify(path.join(dir, 'default.key'))} } }, default = "default.example.com" }\n`;
+}
