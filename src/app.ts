@@ -4,7 +4,7 @@
  * listener and health checks hang off the same handle.
  */
 import type { AddressInfo } from 'node:net';
-import { loadConfig, type Config } from './config/load.js';
+import { loadConfig, type Config, type LoadOptions } from './config/load.js';
 import { ProxyServer, type ProxyObserver } from './proxy/server.js';
 import type { Reloader, ReloadResult } from './reload/reloader.js';
 import { dryRun, checkGuard, type Guard } from './routing/gate.js';
@@ -48,6 +48,12 @@ export interface StartOptions {
   keepMetrics?: boolean;
   /** run the watchdog (watchdog.kill_after): end this process when its event loop stalls (default false; the CLI and cluster workers turn it on) */
   watchdog?: boolean;
+  /** what to load besides (or instead of) the file, asked at start and on every reload: a fleet instance's files from etcd and its backend list, --listen */
+  loadFrom?: () => Pick<LoadOptions, 'sources' | 'backends' | 'backendsFrom' | 'listen'>;
+  /** where new versions come from, for the reload guard: 'fleet' holds them to reload.fleet_max_moved (default 'file') */
+  from?: 'file' | 'fleet';
+  /** more sections of /status (a fleet instance: the fleet view) */
+  status?: () => Promise<Record<string, unknown>>;
 }
 
 export interface Running {
@@ -78,7 +84,7 @@ export async function start(opts: StartOptions): Promise<Running> {
   // certificates by ACME outlive reloads: one orderer per process, handed to every config it loads
   const acme = new AcmeManager({ log });
   // the same gate as a reload: a script whose own tests fail does not start
-  const cfg = loadToStart(opts.file, log, { source: opts.source, onStateOversize, admitted: opts.admitted, acme });
+  const cfg = loadToStart(opts.file, log, { ...opts.loadFrom?.(), source: opts.source, onStateOversize, admitted: opts.admitted, acme });
   if (opts.followLogLevel) log.level = cfg.settings.log.level;
   const adminListen = adminAddress(opts.admin, cfg, opts.adminToken);
   // metrics are only kept when something can scrape them
@@ -122,7 +128,8 @@ export async function start(opts: StartOptions): Promise<Running> {
     log,
     target,
     watch: opts.watch !== false,
-    load: (file, previous) => loadConfig(file, { previous, log: fromScript, onStateOversize, acme }),
+    from: opts.from,
+    load: (file, previous) => loadConfig(file, { ...opts.loadFrom?.(), previous, log: fromScript, onStateOversize, acme }),
     onResult: (r) => {
       health.sync();
       metrics?.reload(r);
@@ -182,7 +189,10 @@ export async function start(opts: StartOptions): Promise<Running> {
   };
   metrics?.attach(running);
   if (metrics && adminListen) {
-    admin = await openAdmin(running, localSource(running, metrics), { listen: adminListen, log, token: opts.adminToken, fixedListen: Boolean(opts.admin), what: '' }, () => stop(0));
+    const local = localSource(running, metrics);
+    const more = opts.status;
+    const source = more ? { ...local, status: async (at: string) => ({ ...(await local.status(at) as Record<string, unknown>), ...(await more()) }) } : local;
+    admin = await openAdmin(running, source, { listen: adminListen, log, token: opts.adminToken, fixedListen: Boolean(opts.admin), what: '' }, () => stop(0));
   }
   return running;
 }

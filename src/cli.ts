@@ -14,6 +14,9 @@ import { registerTest } from './commands/test.js';
 import { registerDiff } from './commands/diff.js';
 import { registerReload } from './commands/reload.js';
 import { registerInit } from './commands/init.js';
+import { registerPush } from './commands/push.js';
+import { registerStatus } from './commands/status.js';
+import { registerDrain } from './commands/drain.js';
 import { isLpxError } from './core/errors.js';
 
 const require = createRequire(import.meta.url);
@@ -40,6 +43,9 @@ Examples:
   registerDiff(program);
   registerReload(program);
   registerInit(program);
+  registerPush(program);
+  registerStatus(program);
+  registerDrain(program);
   return program;
 }
 

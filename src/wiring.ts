@@ -66,6 +66,8 @@ export interface ReloadWiring {
   target: ReloadTarget;
   /** reload when a loaded file is saved */
   watch: boolean;
+  /** where new versions come from (the guard: reload.max_moved or reload.fleet_max_moved) */
+  from?: 'file' | 'fleet';
   /** load a new version (from the file, with backend state carried over from `previous`) */
   load: (file: string, previous: Config) => Config;
   /** after every attempt, once the watched files follow the live version */
@@ -79,6 +81,7 @@ export function wireReloads(w: ReloadWiring): { reloader: Reloader; watcher: Fil
     file: w.file,
     log: w.log,
     load: w.load,
+    from: w.from,
     onResult: (r) => {
       if (w.watch) watcher.watch(w.target.config.files.keys());
       w.onResult(r);

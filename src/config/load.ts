@@ -186,6 +186,8 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
 
   const h = crypto.createHash('sha256');
   for (const [f, bytes] of [...script.files].sort(([a], [b]) => a.localeCompare(b))) h.update(f).update('\0').update(bytes);
+  // a backend list or listen address given from outside is part of what goes live
+  if (Object.keys(overrides).length) h.update('\0overrides\0').update(JSON.stringify(overrides));
 
   const log = opts.log ?? (() => {});
   // a load for routing only (tests, check) still answers tls_allow as the proxy would
@@ -295,9 +297,9 @@ function checkValue(name: string, def: unknown, v: LuaPlain, here: string): unkn
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw bad('a number of 0 or more');
     if (name === 'watchdog.kill_after' && v > 0 && v < 1) throw bad('0 (off) or a number of seconds of 1 or more');
     if (name.startsWith('reload.') && v > 1) throw bad('a share from 0 to 1 (1 turns the guard off)');
+    if (name.startsWith('http2.') && (!Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1)) throw bad('a whole number from 1 to 2147483647');
     return v;
   }
-    if (name.startsWith('http2.') && (!Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1)) throw bad('a whole number from 1 to 2147483647');
   if (typeof def === 'boolean') {
     if (typeof v !== 'boolean') throw bad('true or false');
     return v;

@@ -58,6 +58,17 @@ const catalog = {
   LPX_RELOAD_GUARD: { status: 500, exit: 1, title: 'the new script would fail or move too much of the recent traffic; the old one keeps serving' },
   /** a reload whose new listen address could not be bound (the old listener stays) */
   LPX_RELOAD_LISTEN: { status: 500, exit: 1, title: 'the new listen address cannot be bound; the old listener stays' },
+  // a fleet of instances on etcd (run --etcd, push, status, drain)
+  /** etcd cannot be reached, or refused a request (the endpoints, and what was being done, are named) */
+  LPX_FLEET_ETCD: { status: 500, exit: 1, title: 'etcd cannot be reached or refused the request' },
+  /** an instance cannot start: etcd is unreachable and there is no local cache, or etcd holds no script */
+  LPX_FLEET_NO_VERSION: { status: 500, exit: 1, title: 'there is no version to start from (etcd unreachable and no cache, or nothing published)' },
+  /** the local cache of a fleet instance cannot be read or is damaged */
+  LPX_FLEET_CACHE: { status: 500, exit: 1, title: 'the fleet cache cannot be read' },
+  /** a push lost the race: etcd changed since the revision the push read */
+  LPX_FLEET_CONFLICT: { status: 500, exit: 1, title: 'etcd changed since the push read it; nothing was written' },
+  /** push refused to publish: the script or backend list fails its checks, or would trip the guard */
+  LPX_FLEET_PUSH_REFUSED: { status: 500, exit: 1, title: 'the push was refused; nothing was written' },
   // the admin listener
   LPX_ADMIN_INSECURE: { status: 500, exit: 1, title: 'the admin listener is not on loopback and has no token' },
   LPX_ADMIN_LISTEN: { status: 500, exit: 1, title: 'the admin listener cannot listen on its address' },

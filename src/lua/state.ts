@@ -180,6 +180,8 @@ function installRequire(L: LuaState, opts: SandboxOptions): void {
       if (i > 0 && name.startsWith('meta.')) continue;
       const candidate = path.join(root, rel);
       tried.push(displayPath(candidate));
+      // a version held in memory (a fleet instance's files from etcd) is served from its map, never from the disk
+      if (opts.sources?.has(candidate)) { found = candidate; break; }
       let real: string;
       try { real = fs.realpathSync(candidate); } catch { continue; }
       if (!roots.some((r) => real === r || real.startsWith(r + path.sep))) continue; // a symlink out of the allowed folders

@@ -1,0 +1,66 @@
+/**
+ * `luaproxy push config.lua --etcd URL` and `luaproxy push --backends backends.json
+ * --etcd URL`: publish a script (with its modules) or a backend list to a fleet, after the
+ * checks every instance will run (src/fleet/publish.ts), in one transaction guarded by the
+ * revision read. Exits 1 when refused or when another push won the race.
+ */
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { LpxError } from '../core/errors.js';
+import { displayPath } from '../core/display-path.js';
+import { connect, etcdError, parseEndpoints } from '../fleet/client.js';
+import { commitPlan, planBackends, planScript, SAMPLE_HOSTS, type Plan } from '../fleet/publish.js';
+import { normalizePrefix } from '../fleet/version.js';
+
+interface PushOptions { etcd?: string; etcdPrefix?: string; backends?: string; force?: boolean }
+
+export function registerPush(program: Command): void {
+  program
+    .command('push')
+    .description('publish a script (with its modules) or a backend list to a fleet in etcd, after check, its own tests and the guard')
+    .argument('[config]', 'the script to publish, e.g. config.lua')
+    .requiredOption('--etcd <urls>', 'etcd endpoints, comma-separated, e.g. http://127.0.0.1:2379')
+    .option('--etcd-prefix <prefix>', 'the fleet\'s key prefix', '/luaproxy/')
+    .option('--backends <file>', 'publish this JSON list of { "name", "url", "weight" } as <prefix>backends (replaces the script\'s own backends on every instance)')
+    .option('--force', 'publish past the guard (reload.max_failing, reload.fleet_max_moved), here and on every instance')
+    .addHelpText('after', '\nExamples:\n  $ luaproxy push config.lua --etcd http://127.0.0.1:2379\n  $ luaproxy push --backends backends.json --etcd http://127.0.0.1:2379')
+    .action(async (file: string | undefined, o: PushOptions) => {
+      if ((file === undefined) === (o.backends === undefined)) throw new LpxError('LPX_CLI_USAGE', 'say what to push: a script (luaproxy push config.lua --etcd URL) or a backend list (luaproxy push --backends backends.json --etcd URL), one at a time');
+      const hosts = parseEndpoints(o.etcd!);
+      const prefix = normalizePrefix(o.etcdPrefix);
+      const client = await connect(hosts);
+      try {
+        let plan: Plan;
+        try {
+          if (o.backends !== undefined) {
+            let text: string;
+            try { text = fs.readFileSync(o.backends, 'utf8'); } catch (e) { throw new LpxError('LPX_CLI_USAGE', `${o.backends}: cannot read the backend list: ${(e as Error).message}`); }
+            plan = await planBackends(client, prefix, text, displayPath(o.backends), { force: o.force });
+          } else {
+            plan = await planScript(client, prefix, file!, { force: o.force });
+          }
+        } catch (e) {
+          throw e instanceof LpxError ? e : etcdError(e, hosts, `reading ${prefix}`);
+        }
+        for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
+        for (const f of plan.skipped) process.stderr.write(`note: ${displayPath(f)} is not published; every instance reads it from its own disk (use an absolute path)\n`);
+        let rev: number;
+        try {
+          rev = await commitPlan(client, prefix, plan);
+        } catch (e) {
+          throw e instanceof LpxError ? e : etcdError(e, hosts, 'the push transaction');
+        }
+        const keys = [...plan.puts.keys()].map((k) => prefix + k);
+        const m = plan.moved;
+        const share = m ? `; ${pct(m.moved / m.compared)} of ${SAMPLE_HOSTS} sample hosts move to another destination${m.succeeded ? `, ${pct(m.failing / m.succeeded)} of those answered well would get 404/5xx` : ''}` : '; nothing published before to compare with';
+        process.stdout.write(`published revision ${rev}${plan.note.force ? ' (forced past the guard)' : ''}: ${keys.join(', ')}${plan.deletes.length ? `; removed ${plan.deletes.map((k) => prefix + k).join(', ')}` : ''}${share}\n`);
+        process.stdout.write(`every instance takes it through its reload gate now; see the fleet with: luaproxy status --etcd ${hosts.join(',')}\n`);
+      } finally {
+        client.close();
+      }
+    });
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}

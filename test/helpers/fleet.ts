@@ -1,0 +1,82 @@
+/**
+ * Fleet test helpers: a folder with a script to push, instances run in this process
+ * (startFleet, each with its own cache folder and etcd client), the CLI run in this
+ * process (its etcd calls are asynchronous, so in-process instances keep serving), and
+ * the routing of many sample hosts through an instance's live config.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { vi } from 'vitest';
+import { startFleet, type FleetInstance } from '../../src/fleet/instance.js';
+import { createLogger } from '../../src/core/logger.js';
+import { main } from '../../src/cli.js';
+import { decide } from '../../src/routing/decide.js';
+import { RouteCall, requestSource } from '../../src/routing/call.js';
+import { destination } from '../../src/core/decision.js';
+
+export function scriptDir(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-fleet-src-'));
+  for (const [f, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    fs.writeFileSync(path.join(dir, f), text);
+  }
+  return dir;
+}
+
+export interface TestInstance extends FleetInstance {
+  logs: Array<Record<string, unknown>>;
+  cache: string;
+  port: number;
+}
+
+export async function startInstance(url: string, prefix: string, opts: { cache?: string; admin?: boolean; id?: string } = {}): Promise<TestInstance> {
+  const cache = opts.cache ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-fleet-cache-'));
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) try { logs.push(JSON.parse(line)); } catch { /* not JSON */ }
+      cb();
+    },
+  });
+  const log = createLogger({ level: 'debug', destination: sink });
+  const f = await startFleet({ hosts: [url], prefix, cache, log, listen: '127.0.0.1:0', admin: opts.admin ? '127.0.0.1:0' : null, id: opts.id, connectTimeoutMs: 1500 });
+  return Object.assign(f, { logs, cache, port: f.running.address.port }) as TestInstance;
+}
+
+/** run the CLI in this process; what it printed and its exit code */
+export async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c) => { out += String(c); return true; });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c) => { err += String(c); return true; });
+  process.exitCode = 0;
+  try {
+    await main(['node', 'luaproxy', ...args]);
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+  const code = Number(process.exitCode ?? 0);
+  process.exitCode = 0;
+  return { code, out, err };
+}
+
+/** where the live config of an instance sends each of `n` sample hosts (the routing step the proxy runs) */
+export function routeHosts(i: FleetInstance, n: number): string[] {
+  const cfg = i.running.config;
+  const out: string[] = [];
+  for (let k = 0; k < n; k++) out.push(destination(decide(cfg, new RouteCall(requestSource('GET', '/', `s${k}.example.org`), '127.0.0.1'))));
+  return out;
+}
+
+/** poll until `pred` holds; throws after `ms` */
+export async function until(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    if (await pred()) return Date.now() - t0;
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
