@@ -2,7 +2,10 @@
  * Properties every routing script should have, checked over a list of requests
  * (`luaproxy check --hosts FILE`): a host routes the same in any letter case, and so does
  * a host name that appears inside the path (the hosting platform's
- * /user/<name>/webapps/<domain>/reload URL); and every backend name route returns exists.
+ * /user/<name>/webapps/<domain>/reload URL); every backend name route returns exists; and
+ * with ACME on, no name that tls_allow allows (or acme.names lists) is sent nowhere by
+ * route(): a certificate ordered for a name nobody serves is a wasted order, and often a
+ * tls_allow broader than the routing tables.
  */
 import { RoutingScript } from '../routing/routing-script.js';
 import type { SampleRequest } from './diff.js';
@@ -45,7 +48,28 @@ export function checkHostProperties(file: string, sample: SampleRequest[], opts:
       }
     }
   }
+  for (const p of certificatesForNothing(s, sample)) {
+    if (problems.length >= limit) break;
+    problems.push(p);
+  }
   return problems;
+}
+
+/** names tls_allow allows (and acme.names) that route() answers with no route, over HTTPS as their clients would come */
+function certificatesForNothing(s: RoutingScript, sample: SampleRequest[]): PropertyProblem[] {
+  const out: PropertyProblem[] = [];
+  if (s.config.script.global('acme') === null) return out;
+  const seen = new Set<string>();
+  const candidates = [...s.config.settings.acme.names.map((host) => ({ host, path: '/' })), ...sample];
+  for (const r of candidates) {
+    const host = r.host.toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
+    if (seen.has(host)) continue;
+    seen.add(host);
+    if (!s.tlsAllow(host)) continue;
+    const { decision: d } = s.decide(host, r.path, { scheme: 'https', tls_sni: host });
+    if (d.kind === 'none') out.push({ host, path: r.path, message: `tls_allow allows ${host} (a certificate would be ordered for it), but route() sends it nowhere: ${host} ${r.path} -> ${destination(d)}` });
+  }
+  return out;
 }
 
 function variants(r: SampleRequest): SampleRequest[] {
