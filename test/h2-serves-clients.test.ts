@@ -11,23 +11,9 @@ import { spawnSync, execFile } from 'node:child_process';
 import { makeCA, makeCert, type Issued } from '../src/tls/self-signed.js';
 import { startProxy, luaBackends, type TestProxy } from './helpers/proxy.js';
 import { startBackend, pattern, type TestBackend } from './helpers/backend.js';
+import { h2Request } from './helpers/h2.js';
 
 const hasCurl = spawnSync('curl', ['--version']).status === 0 && /HTTP2/.test(spawnSync('curl', ['--version'], { encoding: 'utf8' }).stdout);
-
-interface H2Reply { status: number; headers: http2.IncomingHttpHeaders; body: Buffer }
-
-function h2Request(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: Buffer | string): Promise<H2Reply> {
-  return new Promise((resolve, reject) => {
-    const req = session.request(headers, { endStream: body === undefined });
-    const parts: Buffer[] = [];
-    let h: http2.IncomingHttpHeaders = {};
-    req.on('response', (r) => { h = r; });
-    req.on('data', (d: Buffer) => parts.push(d));
-    req.on('end', () => resolve({ status: Number(h[':status']), headers: h, body: Buffer.concat(parts) }));
-    req.on('error', reject);
-    if (body !== undefined) req.end(body);
-  });
-}
 
 function curl(args: string[]): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {

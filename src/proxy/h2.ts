@@ -136,8 +136,8 @@ export class H2Session {
     if (now - this.resetsSince > RESET_WINDOW_MS) { this.resetsSince = now; this.resets = 0; }
     if (++this.resets > this.owner.settings.http2.max_resets && !this.session.destroyed) {
       this.owner.h2Abuse(this, `the client cancelled more than ${this.owner.settings.http2.max_resets} streams within 10 s (rapid reset)`);
-      this.session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
-      this.session.destroy();
+      // destroy with a code sends a last GOAWAY carrying it, then closes
+      this.session.destroy(NGHTTP2_ENHANCE_YOUR_CALM);
     }
   }
 
