@@ -40,6 +40,7 @@ describe('HTTP/2 to clients', () => {
       req.on('end', () => {
         seen.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(parts) });
         if (req.url === '/big') { res.setHeader('content-type', 'application/octet-stream'); res.end(pattern(1 << 20)); return; }
+        if (req.url === '/twotypes') { res.setHeader('content-type', ['text/a', 'text/b']); res.setHeader('location', ['/1', '/2']); res.end('two'); return; }
         if (req.url === '/nolength') { res.writeHead(200, { 'x-a': '1' }); res.write('part one, '); setTimeout(() => res.end('part two'), 20); return; }
         res.writeHead(200, { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'], connection: 'keep-alive', 'keep-alive': 'timeout=5' });
         res.end(`${req.method} ${req.url} ${Buffer.concat(parts).length}`);
@@ -51,6 +52,7 @@ ${luaBackends([{ name: 'app', url: b.url }])}
 function route(host, path, req)
   if path == "/direct" then return { status = 201, headers = { ["x-v"] = req.http_version .. " " .. req.scheme }, body = "direct " .. req.http_version } end
   if path == "/fail" then error("boom") end
+  if path == "/twotypes-direct" then return { status = 200, headers = { ["Content-Type"] = "text/a", ["content-type"] = "text/b" }, body = "d" } end
   if host == "shop.example.com" then return "app" end
   return nil
 end
@@ -123,6 +125,21 @@ end
       const none = await h2Request(s, { ':path': '/', ':authority': 'other.example.com' });
       expect(none.status).toBe(404);
       expect(none.headers['x-luaproxy-error']).toBe('LPX_ROUTE_NONE');
+    } finally { s.close(); }
+  });
+
+  it('passes on a head that repeats a single-value header (which HTTP/2 cannot carry twice) with its first value, from a backend and from route', async () => {
+    const s = connect();
+    try {
+      const r = await h2Request(s, { ':path': '/twotypes' });
+      expect(r.status).toBe(200);
+      expect(r.headers['content-type']).toBe('text/a');
+      expect(r.headers.location).toBe('/1');
+      expect(r.body.toString()).toBe('two');
+      const d = await h2Request(s, { ':path': '/twotypes-direct' });
+      expect(d.status).toBe(200);
+      expect(['text/a', 'text/b']).toContain(d.headers['content-type']);
+      expect(d.body.toString()).toBe('d');
     } finally { s.close(); }
   });
 

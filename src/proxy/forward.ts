@@ -366,24 +366,37 @@ export class Attempt implements UpstreamUser, Acquirer, BodySink, Responder {
     this.phase = P_BODY;
     this.deadline = deadlineIn(s.timeouts.body);
     if (this.inMode === F_NONE) {
-      conn.startResponse(x, r, this.outMode, null, 0, 0);
+      if (this.startOut(r, null, 0, 0) < 0) return;
       if (at < buf.length) this.reusable = false;
       this.complete();
       return;
     }
     if (this.inMode === F_LENGTH) {
       const n = Math.min(this.remaining, buf.length - at);
-      const ok = conn.startResponse(x, r, this.outMode, buf, at, at + n);
+      const ok = this.startOut(r, buf, at, at + n);
+      if (ok < 0) return;
       this.remaining -= n;
       x.bytes += n;
       if (at + n < buf.length) this.reusable = false; // bytes past the body: never reuse this connection
       if (this.remaining === 0) this.complete();
-      else if (!ok) this.pauseUp();
+      else if (ok === 0) this.pauseUp();
       return;
     }
-    const ok = conn.startResponse(x, r, this.outMode, null, 0, 0);
+    const ok = this.startOut(r, null, 0, 0);
+    if (ok < 0) return;
     if (at < buf.length) this.body(buf, at);
-    else if (!ok) this.pauseUp();
+    else if (ok === 0) this.pauseUp();
+  }
+
+  /** the response head to the client: 1 written, 0 written and the client is full, -1 refused by the client's protocol (then 502) */
+  private startOut(r: ResponseHead, b: Buffer | null, start: number, end: number): number {
+    try {
+      return this.conn.startResponse(this.x, r, this.outMode, b, start, end) ? 1 : 0;
+    } catch (e) {
+      this.x.started = false;
+      this.fail(fault('LPX_UPSTREAM_PROTOCOL', `the response head cannot be passed on: ${(e as Error).message}`));
+      return -1;
+    }
   }
 
   private readonly onChunk = (b: Buffer, start: number, end: number): void => {

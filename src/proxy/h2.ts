@@ -137,7 +137,7 @@ export class H2Session {
     if (++this.resets > this.owner.settings.http2.max_resets && !this.session.destroyed) {
       this.owner.h2Abuse(this, `the client cancelled more than ${this.owner.settings.http2.max_resets} streams within 10 s (rapid reset)`);
       // destroy with a code sends a last GOAWAY carrying it, then closes
-      this.session.destroy(NGHTTP2_ENHANCE_YOUR_CALM);
+      this.session.destroy(new Error('rapid reset'), NGHTTP2_ENHANCE_YOUR_CALM);
     }
   }
 
@@ -242,6 +242,25 @@ function addHeader(out: Record<string, string | string[]>, lower: string, value:
   else out[lower] = [prev, value];
 }
 
+/**
+ * stream.respond, for headers that came from a backend or a script: node:http2 refuses a
+ * single-value header (content-type, location, etag, ...) given twice, where HTTP/1.1
+ * passes both on. Then the first of each repeated header is kept, except set-cookie,
+ * which may repeat (RFC 9110 5.3). Throws when the head still cannot be sent.
+ */
+function respond(stream: ServerHttp2Stream, out: Record<string, string | string[]>, endStream: boolean): void {
+  try {
+    stream.respond(out, { endStream });
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_HTTP2_HEADER_SINGLE_VALUE') throw e;
+    for (const k of Object.keys(out)) {
+      const v = out[k];
+      if (Array.isArray(v) && k !== 'set-cookie') out[k] = v[0];
+    }
+    stream.respond(out, { endStream });
+  }
+}
+
 /** one request stream of an HTTP/2 session */
 export class H2Stream implements Downstream {
   readonly h2 = true;
@@ -324,7 +343,7 @@ export class H2Stream implements Downstream {
     return r.codings !== null ? -1 : F_CLOSE;
   }
 
-  startResponse(x: Exchange, r: ResponseHead, outMode: number, b: Buffer | null, start: number, end: number): boolean {
+  startResponse(_x: Exchange, r: ResponseHead, outMode: number, b: Buffer | null, start: number, end: number): boolean {
     const out: Record<string, string | string[]> = { ':status': String(r.status) };
     const headers = r.headers;
     const kinds = r.kinds;
@@ -337,13 +356,8 @@ export class H2Stream implements Downstream {
       addHeader(out, lower, headers[i + 1]);
     }
     if (outMode === F_LENGTH) out['content-length'] = String(r.contentLength);
-    try {
-      this.stream.respond(out, { endStream: outMode === F_NONE });
-    } catch (e) {
-      // a head node:http2 will not send (a single-value header given twice): nothing went out yet
-      x.started = false;
-      throw e;
-    }
+    // throws for a head node:http2 will not send: nothing went out, the forwarder answers 502
+    respond(this.stream, out, outMode === F_NONE);
     if (outMode === F_NONE) return true;
     if (b === null || end <= start) return true;
     return this.write(b, start, end);
@@ -365,8 +379,14 @@ export class H2Stream implements Downstream {
       const out: Record<string, string | string[]> = { ':status': String(status) };
       for (let i = 0; i < headers.length; i += 2) addHeader(out, headers[i].toLowerCase(), headers[i + 1]);
       const noBody = body === null || x.method === 'HEAD';
-      this.stream.respond(out, { endStream: noBody });
-      if (!noBody) this.stream.end(body);
+      try {
+        respond(this.stream, out, noBody);
+        if (!noBody) this.stream.end(body);
+      } catch {
+        // a direct response whose headers HTTP/2 cannot carry: the stream is reset, nothing else is touched
+        if (x.error === null) { x.error = 'LPX_ROUTE_RETURN'; x.errorDetail = 'the response headers cannot be sent over HTTP/2'; }
+        this.close(NGHTTP2_INTERNAL_ERROR);
+      }
       this.ended = true;
     }
     this.endResponse();
