@@ -1,0 +1,81 @@
+/**
+ * A broken script written straight into etcd (around `luaproxy push`, which would refuse
+ * it) is refused by every instance: each keeps serving the version it had, counts and
+ * shows the refusal, and `luaproxy status` shows it and says the fleet is not on etcd's
+ * version.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import http from 'node:http';
+import path from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { startEtcd, etcdMissing, type TestEtcd } from './helpers/etcd.js';
+import { startBackend, type TestBackend } from './helpers/backend.js';
+import { luaBackends } from './helpers/proxy.js';
+import { ask } from './helpers/reload.js';
+import { scriptDir, startInstance, cli, until, type TestInstance } from './helpers/fleet.js';
+
+function get(port: number, p: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
+describe.skipIf(etcdMissing)('a broken script written into etcd', () => {
+  let etcd: TestEtcd;
+  let bs: TestBackend[] = [];
+  let fleet: TestInstance[] = [];
+  const prefix = '/broken/';
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    bs = await Promise.all(['a', 'b'].map((n) => startBackend(n)));
+  });
+  afterAll(async () => {
+    await Promise.all(fleet.map((f) => f.stop(1000)));
+    await etcd?.stop();
+    await Promise.all(bs.map((b) => b.close()));
+  });
+
+  it('is refused by every instance; all keep serving, and luaproxy status shows the refusal', async () => {
+    const dir = scriptDir({ 'config.lua': `${luaBackends(bs)}function route(h, p) return proxy.hash(h) end\n` });
+    expect((await cli('push', path.join(dir, 'config.lua'), '--etcd', etcd.url, '--etcd-prefix', prefix)).code).toBe(0);
+    fleet = await Promise.all([1, 2, 3].map((n) => startInstance(etcd.url, prefix, { id: `i${n}`, admin: true })));
+    const before = await Promise.all(fleet.map((f) => ask(f.port, { host: 'shop.example.com' })));
+    const good = fleet[0].live;
+
+    const client = new Etcd3({ hosts: etcd.url });
+    try {
+      await client.put(`${prefix}config.lua`).value(`${luaBackends(bs)}function route(h, p)\n  return proxy.hash(h\nend\n`);
+    } finally {
+      client.close();
+    }
+    await until(() => fleet.every((f) => f.running.reloader.counts.refused === 1), 3000, 'every instance to refuse the broken script');
+    for (const f of fleet) {
+      const r = f.running.reloader.last!;
+      expect(r.ok).toBe(false);
+      expect(r.trigger).toBe('fleet');
+      expect(r.code).toBe('LPX_CONFIG_SYNTAX');
+      expect(r.error).toMatch(/config\.lua:7: '\)' expected/);
+      expect(f.live.hash).toBe(good.hash);
+    }
+    // every instance serves on, as before
+    const after = await Promise.all(fleet.map((f) => ask(f.port, { host: 'shop.example.com' })));
+    expect(after.map((x) => [x.status, x.backend])).toEqual(before.map((x) => [x.status, x.backend]));
+
+    // counted, and shown in /status
+    const metrics = await get(fleet[0].running.admin!.address!.port, '/metrics');
+    expect(metrics).toMatch(/luaproxy_reloads_total\{outcome="refused",trigger="fleet"\} 1/);
+    const status = JSON.parse(await get(fleet[0].running.admin!.address!.port, '/status')) as { fleet: { last_refusal: { code: string }; hash: string; view: { converged: boolean } } };
+    expect(status.fleet.last_refusal.code).toBe('LPX_CONFIG_SYNTAX');
+    expect(status.fleet.hash).toBe(good.hash);
+
+    let st = await cli('status', '--etcd', etcd.url, '--etcd-prefix', prefix);
+    await until(async () => ((st = await cli('status', '--etcd', etcd.url, '--etcd-prefix', prefix)).out.match(/LPX_CONFIG_SYNTAX/g) ?? []).length === 3, 3000, 'the three refusals in luaproxy status');
+    expect(st.code).toBe(1);
+    expect(st.out).toContain('every instance (3) serves the same version, but not the one etcd holds');
+    expect(st.out).toMatch(/i1 .* LPX_CONFIG_SYNTAX .*config\.lua:7:/);
+  });
+});
