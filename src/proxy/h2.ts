@@ -48,6 +48,9 @@ export interface H2Owner {
   h2Abuse(s: H2Session, why: string): void;
 }
 
+/** the error a stream is destroyed with when its response cannot be completed (node sends RST_STREAM INTERNAL_ERROR for it) */
+const CUT_OFF = new Error('the response was cut off');
+
 /** the window of the rapid-reset count, in ms */
 const RESET_WINDOW_MS = 10_000;
 
@@ -424,7 +427,10 @@ export class H2Stream implements Downstream {
   close(code: number): void {
     if (this.gone) return;
     this.resetHere = true;
-    this.stream.close(code);
+    // stream.close() ends the writable side first, and that sends END_STREAM: a body cut off
+    // would look complete. destroy() sends RST_STREAM INTERNAL_ERROR and nothing before it.
+    if (code === NGHTTP2_INTERNAL_ERROR) this.stream.destroy(CUT_OFF);
+    else this.stream.close(code);
   }
 
   takeSliced(): boolean {
