@@ -48,6 +48,8 @@ export interface StartOptions {
   keepMetrics?: boolean;
   /** run the watchdog (watchdog.kill_after): end this process when its event loop stalls (default false; the CLI and cluster workers turn it on) */
   watchdog?: boolean;
+  /** a cluster worker: certificates by ACME are ordered by the primary; this asks it for a name (resolves once it is stored, or failed) */
+  acmeDelegate?: (name: string) => Promise<void>;
   /** what to load besides (or instead of) the file, asked at start and on every reload: a fleet instance's files from etcd and its backend list, --listen */
   loadFrom?: () => Pick<LoadOptions, 'sources' | 'backends' | 'backendsFrom' | 'listen'>;
   /** where new versions come from, for the reload guard: 'fleet' holds them to reload.fleet_max_moved (default 'file') */
@@ -68,6 +70,8 @@ export interface Running {
   readonly health: HealthChecker;
   /** the watchdog, when this process runs one */
   readonly watchdog: Watchdog | null;
+  /** the certificates obtained by ACME (idle without an acme table) */
+  readonly acme: AcmeManager;
   stop(deadlineMs?: number): Promise<{ forced: boolean }>;
 }
 
@@ -82,7 +86,7 @@ export async function start(opts: StartOptions): Promise<Running> {
     void reloader.reload('state-size');
   };
   // certificates by ACME outlive reloads: one orderer per process, handed to every config it loads
-  const acme = new AcmeManager({ log });
+  const acme = new AcmeManager({ log, delegate: opts.acmeDelegate });
   // the same gate as a reload: a script whose own tests fail does not start
   const cfg = loadToStart(opts.file, log, { ...opts.loadFrom?.(), source: opts.source, onStateOversize, admitted: opts.admitted, acme });
   if (opts.followLogLevel) log.level = cfg.settings.log.level;
@@ -183,6 +187,7 @@ export async function start(opts: StartOptions): Promise<Running> {
     get config() { return server.config; },
     health,
     watchdog,
+    acme,
     get admin() { return admin; },
     metrics,
     stop,

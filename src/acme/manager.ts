@@ -8,6 +8,11 @@
  * serve the result. Orders pass the limits (limits.ts); a failure backs the name off and
  * keeps the certificate it had serving. Each issuance, refusal and failure is a log line
  * and a count (metrics read `counts`).
+ *
+ * In a cluster one process orders for the whole machine: the primary's manager orders
+ * and renews (`onStored` tells the workers), and each worker's manager follows it
+ * (`delegate`): it serves what the storage holds, asks the primary for a name it lacks,
+ * and loads the result from the storage.
  */
 import tls, { type SecureContext } from 'node:tls';
 import os from 'node:os';
@@ -68,9 +73,21 @@ export class AcmeManager implements AcmeRuntime {
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
 
-  constructor(opts: { log: Logger; now?: () => number }) {
+  readonly #delegate: ((name: string) => Promise<void>) | null;
+  readonly #onStored: ((name: string) => void) | null;
+
+  constructor(opts: {
+    log: Logger;
+    now?: () => number;
+    /** a follower (a cluster worker): never orders; asks this to obtain a name (resolves when it is stored, or failed) */
+    delegate?: (name: string) => Promise<void>;
+    /** the orderer: told of each certificate it stored (a cluster primary tells its workers) */
+    onStored?: (name: string) => void;
+  }) {
     this.#log = opts.log;
     this.#now = opts.now ?? Date.now;
+    this.#delegate = opts.delegate ?? null;
+    this.#onStored = opts.onStored ?? null;
     this.#limits = new OrderLimits({ inFlight: 4, perHour: 60 }, this.#now);
   }
 
@@ -113,9 +130,14 @@ export class AcmeManager implements AcmeRuntime {
     if (running) return running;
     const m = this.#certs.get(name);
     if (m?.context && !this.#due(m)) return Promise.resolve(m.context);
-    const p = this.#order(name).finally(() => this.#orders.delete(name));
+    const p = (this.#delegate ? this.#follow(name, this.#delegate) : this.#order(name)).finally(() => this.#orders.delete(name));
     this.#orders.set(name, p);
     return p;
+  }
+
+  /** the orderer stored a certificate for `name` (a cluster primary says so): load it */
+  refresh(name: string): void {
+    this.#loadStored(name);
   }
 
   challenge(token: string): string | null {
@@ -141,6 +163,19 @@ export class AcmeManager implements AcmeRuntime {
       last_error_at: iso(m.lastErrorAt),
       retry_after: iso(this.#limits.backoffUntil(m.name)),
     }));
+  }
+
+  /** a follower's obtain: what the storage holds, else the orderer's answer, loaded from the storage */
+  async #follow(name: string, delegate: (name: string) => Promise<void>): Promise<SecureContext | null> {
+    const stored = this.#loadStored(name);
+    if (stored?.context && !this.#due(stored)) return stored.context;
+    try {
+      await delegate(name);
+    } catch (e) {
+      this.#log.error({ acme: { name } }, `acme: asking the orderer for ${JSON.stringify(name)} failed: ${(e as Error).message}`);
+    }
+    this.#loadStored(name);
+    return this.context(name);
   }
 
   async #order(name: string): Promise<SecureContext | null> {
@@ -190,6 +225,7 @@ export class AcmeManager implements AcmeRuntime {
         debug: (msg) => this.#log.debug({ acme: { name } }, `acme-client: ${msg}`),
       });
       storage.write(name, pair);
+      this.#onStored?.(name);
       const m = this.#install(name, pair);
       this.#limits.succeeded(name);
       const event = renewal ? 'renewed' : 'issued';
@@ -281,7 +317,8 @@ export class AcmeManager implements AcmeRuntime {
 
   /** renew what is due, order the static names still missing, and set the timer for the next time something is due */
   #tick(): void {
-    if (this.#stopped || !this.#cfg) return;
+    // a follower orders nothing and renews nothing: the orderer does, and says so (refresh)
+    if (this.#stopped || !this.#cfg || this.#delegate) return;
     const statics = new Set(this.#cfg.names);
     for (const name of statics) {
       const m = this.#certs.get(name);

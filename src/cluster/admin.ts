@@ -181,6 +181,8 @@ export class ClusterAdmin implements AdminSource {
         return { ...w, answered: Boolean(s), traffic: s?.traffic ?? null, process: s?.process ?? null };
       }),
       certificates: certificateStatus(cfg.certs),
+      // the primary orders the machine's ACME certificates
+      ...(cfg.acmeRuntime ? { acme: { names: cfg.acmeRuntime.status() } } : {}),
       recent_errors: [...byWorker.entries()].flatMap(([worker, s]) => (s.recent_errors ?? []).map((e) => ({ worker, ...e }))),
       // the primary's own vital signs (the status page reads the same keys as a single process'), with the worst worker's event-loop lag
       process: primaryProcess([...byWorker.values()]),

@@ -18,6 +18,7 @@ import type { Logger } from '../core/logger.js';
 import { twoPhase, type Participant, type PrepareResult } from './coordinator.js';
 import { checkGuard, type DryRun, type Guard } from '../routing/gate.js';
 import { encodeSource, isToPrimary, type HealthUpdate, type ToPrimary, type ToWorker } from './protocol.js';
+import { AcmeManager } from '../acme/manager.js';
 import { WATCHDOG_EXIT_CODE } from '../watchdog/watchdog.js';
 
 /** how long the admin listener waits for a worker's metrics or status */
@@ -66,7 +67,9 @@ export interface ClusterHandle {
 export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
   const log = opts.log.child({ role: 'primary' });
   const fromScript = scriptLogger(log);
-  let config = loadToStart(opts.file, log);
+  // ACME: one process orders for the whole machine, here; the workers serve what it stores
+  const acme = new AcmeManager({ log, onStored: (name) => { for (const s of slots) sendTo(s.worker, { t: 'acme-stored', name }); } });
+  let config = loadToStart(opts.file, log, { acme });
   // the admin listener lives here and shows the whole cluster; refuse an unsafe one before forking
   const adminListen = adminAddress(opts.admin, config, opts.adminToken);
   let version = 1;
@@ -112,6 +115,13 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
         slot.ready = true;
         log.info({ worker: slot.id, pid: m.pid, hash: m.hash }, `worker ${slot.id} (pid ${m.pid}) serving on ${m.address}:${m.port}`);
         if (slots.every((x) => x.ready)) listening?.(`${m.address}:${m.port}`);
+        return;
+      }
+      if (m.t === 'acme-obtain') {
+        // the worker asked its tls_allow already; the same script decides here too
+        const name = m.name;
+        const asked = config.acme !== null && config.tlsAllow(name) ? acme.obtain(name) : Promise.resolve(null);
+        void asked.finally(() => sendTo(slot.worker, { t: 'acme-done', name }));
         return;
       }
       if ('id' in m) waiting.get(`${m.id}:${slot.id}`)?.(m);
@@ -184,9 +194,10 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
     log,
     target,
     watch: opts.watch !== false,
-    load: (file, previous) => loadConfig(file, { previous, log: fromScript }),
+    load: (file, previous) => loadConfig(file, { previous, log: fromScript, acme }),
     onResult: (r: ReloadResult) => {
       clusterAdmin.reload(r);
+      if (r.ok) configureAcme();
       if (r.ok) admin?.noteReload();
     },
   });
@@ -215,16 +226,28 @@ export async function runPrimary(opts: PrimaryOptions): Promise<ClusterHandle> {
     drain: (name, drained) => askAll((id) => ({ t: 'drain', id, name, drained })),
   });
 
+  function configureAcme(): void {
+    try {
+      if (config.acme) acme.configure(config.acme, (n) => config.tlsAllow(n));
+      else acme.stop();
+    } catch (e) {
+      log.error({ err: e }, (e as Error).message);
+    }
+  }
+
   cluster.setupPrimary({ silent: false });
   for (const s of slots) fork(s);
   health.start();
   const addr = await allReady;
   listenAt = addr;
+  // once the workers serve: an order's HTTP-01 challenge is answered by them, from the storage
+  configureAcme();
   log.info({ listen: addr, workers: opts.workers, version, hash: config.hash }, `luaproxy cluster: ${opts.workers} workers on ${addr}`);
 
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    acme.stop();
     await admin?.close();
     watcher.close();
     health.stop();

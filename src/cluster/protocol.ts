@@ -3,7 +3,8 @@
  * primary owns the script version: it boots each worker with the committed script
  * bytes, runs reloads in two phases (prepare everywhere, then commit everywhere, or
  * abort everywhere), and pushes the health results of the checks it runs once per
- * machine.
+ * machine. It also orders the ACME certificates of the machine, for names workers ask
+ * for, and tells them when one is stored.
  */
 
 /** primary -> worker */
@@ -17,6 +18,10 @@ export type ToWorker =
   | { t: 'ask'; id: number; q: 'metrics' | 'status' }
   /** the cluster admin listener: drain (or enable) a backend; the answer is its view, or null */
   | { t: 'drain'; id: number; name: string; drained: boolean }
+  /** ACME: the primary stored a certificate for `name` (load it from the storage) */
+  | { t: 'acme-stored'; name: string }
+  /** ACME: the primary is done with this worker's request for `name` (stored, refused or failed) */
+  | { t: 'acme-done'; name: string }
   | { t: 'shutdown' };
 
 /** worker -> primary */
@@ -27,7 +32,9 @@ export type ToPrimary =
   | { t: 'prepared'; id: number; ok: true; hash: string; moved: number; compared: number; failing: number; succeeded: number }
   | { t: 'prepared'; id: number; ok: false; error: string; code: string }
   | { t: 'committed'; id: number; ok: boolean; error?: string }
-  | { t: 'answer'; id: number; data: unknown };
+  | { t: 'answer'; id: number; data: unknown }
+  /** ACME: a handshake here asks for `name`, which tls_allow allows and no certificate serves: the primary orders for the machine */
+  | { t: 'acme-obtain'; name: string };
 
 export interface HealthUpdate {
   name: string;

@@ -17,6 +17,9 @@ import { decodeSource, type ToWorker, type ToPrimary } from './protocol.js';
 import { watchdogProbe } from '../watchdog/probe.js';
 import { displayPath } from '../core/display-path.js';
 
+/** how long a worker waits for the primary's answer to an ACME request before it gives up on it */
+const ACME_ASK_TIMEOUT_MS = 10 * 60_000;
+
 export interface WorkerOptions {
   file: string;
   /** the process logger; the worker adds its id and pid to every line */
@@ -41,6 +44,22 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     handle = (m) => { if (m.t === 'boot') { handle = null; resolve(m); } else queue.push(m); };
     send({ t: 'hello' });
   });
+  // ACME: the primary orders for the whole machine; a handshake here waits for its answer (bounded)
+  const acmeWaiters = new Map<string, Array<() => void>>();
+  const acmeDone = (name: string) => {
+    for (const resolve of acmeWaiters.get(name) ?? []) resolve();
+    acmeWaiters.delete(name);
+  };
+  const acmeDelegate = (name: string) => new Promise<void>((resolve) => {
+    const list = acmeWaiters.get(name);
+    if (list) list.push(resolve);
+    else {
+      acmeWaiters.set(name, [resolve]);
+      send({ t: 'acme-obtain', name });
+    }
+    // a lost answer (the primary went away) must not hold the name for ever
+    setTimeout(() => { if (acmeWaiters.get(name)?.includes(resolve)) acmeDone(name); }, ACME_ASK_TIMEOUT_MS).unref();
+  });
   const running: Running = await start({
     file: opts.file, source: decodeSource(boot.source), log, watch: false, signals: false,
     healthChecks: 'remote', admin: false, followLogLevel: opts.followLogLevel, admitted: true,
@@ -48,6 +67,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     keepMetrics: true,
     // a stalled worker ends itself (exit code 71); the primary replaces it
     watchdog: true,
+    acmeDelegate,
   });
   for (const u of boot.health) running.health.apply(u.name, u.healthy, u.detail);
   for (const name of boot.drained ?? []) running.config.backendSet.byName.get(name)?.setDrained(true);
@@ -80,7 +100,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
       case 'prepare': {
         try {
           const old = running.config;
-          const next = loadConfig(opts.file, { previous: old, source: decodeSource(m.source), log: fromScript });
+          const next = loadConfig(opts.file, { previous: old, source: decodeSource(m.source), log: fromScript, acme: running.acme });
           const moved = addressChange(old.listeners, next.listeners);
           if (moved) throw new Error(`listen changed from ${moved.from} to ${moved.to}; in cluster mode a new listen address needs a restart`);
           const dry = dryRun(next, running.server.recentSamples());
@@ -99,6 +119,11 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
           running.health.sync();
           watchdogProbe.setScript(displayPath(p.next.file));
           running.watchdog?.configure(p.next.settings.watchdog.kill_after);
+          try {
+            if (p.next.acme) running.acme.configure(p.next.acme, (n) => running.config.tlsAllow(n));
+          } catch (e) {
+            log.error({ err: e }, (e as Error).message);
+          }
           version = m.version;
           log.info({ version: m.version, hash: p.next.hash }, `worker ${id}: version ${m.version} live (${p.next.hash})`);
           send({ t: 'committed', id: m.id, ok: true });
@@ -123,6 +148,13 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
         send({ t: 'answer', id: m.id, data: b ? b.view() : null });
         break;
       }
+      case 'acme-stored':
+        running.acme.refresh(m.name);
+        acmeDone(m.name);
+        break;
+      case 'acme-done':
+        acmeDone(m.name);
+        break;
       case 'shutdown':
         shutdown('asked to stop');
         break;
