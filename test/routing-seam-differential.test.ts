@@ -123,5 +123,20 @@ ${SCRIPT}`, { dir: (() => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx
     expect(live).toBe('a.example|/admin|GET|/x/../%61dmin?q=1|q=1|127.0.0.1|https|1.1|a.example|connection=close;host=A.Example:443;x-a=1');
     const viaApi = loadRouting(p.file).route('A.Example:443', '/x/../%61dmin?q=1', { scheme: 'https', headers: { 'X-A': '1', Connection: 'close' } });
     expect(viaApi.kind === 'respond' && viaApi.body).toBe(live);
+
+    // the same request over HTTP/2: :authority is the Host, and http_version is "2"
+    const http2 = await import('node:http2');
+    const h2 = http2.connect(`https://127.0.0.1:${p.port}`, { ca: ca.cert, servername: 'a.example' });
+    const live2 = await new Promise<string>((resolve, reject) => {
+      const req = h2.request({ ':path': '/x/../%61dmin?q=1', ':authority': 'A.Example:443', 'x-a': '1' });
+      let out = '';
+      req.on('data', (d) => { out += d; });
+      req.on('end', () => resolve(out));
+      req.on('error', reject);
+    });
+    h2.close();
+    expect(live2).toBe('a.example|/admin|GET|/x/../%61dmin?q=1|q=1|127.0.0.1|https|2|a.example|host=A.Example:443;x-a=1');
+    const viaApi2 = loadRouting(p.file).route('A.Example:443', '/x/../%61dmin?q=1', { scheme: 'https', http_version: '2', headers: { 'x-a': '1' } });
+    expect(viaApi2.kind === 'respond' && viaApi2.body).toBe(live2);
   });
 });

@@ -28,6 +28,6 @@ export function registerCheck(program: Command): void {
         checked = `; ${sample.length} request${sample.length === 1 ? '' : 's'} from ${o.hosts} route alike in any letter case, to existing backends`;
       }
       const routeAt = cfg.script.functionWhere('route');
-      process.stdout.write(`${file}: ok: listen ${cfg.listeners.map((l) => `${l.host}:${l.port}${l.tls ? ' (tls)' : ''}${l.proxyProtocol ? ' (proxy protocol)' : ''}`).join(', ')}, ${cfg.backends.length} backend${cfg.backends.length === 1 ? '' : 's'} (${cfg.backends.map((b) => b.name).join(', ')}), route at ${routeAt}${checked}\n`);
+      process.stdout.write(`${file}: ok: listen ${cfg.listeners.map((l) => `${l.host}:${l.port}${l.tls ? (l.http2 ? ' (tls, h2)' : ' (tls)') : ''}${l.proxyProtocol ? ' (proxy protocol)' : ''}`).join(', ')}, ${cfg.backends.length} backend${cfg.backends.length === 1 ? '' : 's'} (${cfg.backends.map((b) => b.name).join(', ')}), route at ${routeAt}${checked}\n`);
     });
 }
