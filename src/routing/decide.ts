@@ -2,7 +2,9 @@
  * The routing step, the same for every source of requests: prepare the call (a refusal
  * ends it with 400 and route is not called), make the one Lua call, and turn whatever
  * went wrong in it into an error decision (500). The proxy, the test API, `luaproxy
- * route` and a reload's dry run all come through here.
+ * route` and a reload's dry run all come through here. With ACME on, a plain-HTTP request
+ * for the token of a pending order (`/.well-known/acme-challenge/<token>`) is answered
+ * here before route() runs; any other path, or a token that is not ours, goes on to route().
  */
 import type { Config } from '../config/load.js';
 import { LpxError, isLpxError } from '../core/errors.js';
