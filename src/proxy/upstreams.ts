@@ -99,6 +99,30 @@ export class UpConn {
   }
 }
 
+/**
+ * A socket's `onread` (buffer and callback), which the socket keeps for its whole life. It
+ * is its own object, so it holds the connection and nothing else: as closures inside
+ * OriginPool.open it shared their context with the request that opened the connection,
+ * and kept that Attempt, its Exchange and the Config of the moment (and the first read
+ * buffer) alive as long as the connection (test/pool-keeps-no-request.test.ts).
+ */
+class ReadInto {
+  private conn: UpConn | null = null;
+  constructor(public first: Buffer | null) {}
+
+  attach(conn: UpConn): void {
+    this.conn = conn;
+    this.first = null;
+  }
+
+  readonly buffer = (): Buffer => (this.conn === null ? this.first! : this.conn.nextBuffer());
+
+  readonly callback = (n: number, b: Buffer): boolean => {
+    this.conn?.read(n, b);
+    return true;
+  };
+}
+
 export class OriginPool {
   private readonly idle: UpConn[] = [];
   private busy = 0;
@@ -162,14 +186,9 @@ export class OriginPool {
 
   private open(a: Acquirer, preface: Buffer | null): void {
     this.connecting++;
-    let conn: UpConn | null = null;
     // plain TCP reads into one reused buffer per connection (UpConn.nextBuffer)
-    const first = this.dialer.secure ? null : Buffer.allocUnsafe(READ_SIZE);
-    const onread = first === null ? null : {
-      buffer: () => (conn === null ? first : conn.nextBuffer()),
-      callback: (n: number, b: Buffer) => { conn?.read(n, b); return true; },
-    };
-    this.dialer.dial(preface, onread, (err, socket) => {
+    const reader = this.dialer.secure ? null : new ReadInto(Buffer.allocUnsafe(READ_SIZE));
+    this.dialer.dial(preface, reader, (err, socket) => {
       this.connecting--;
       if (err !== null || socket === null) {
         a.acquired(err, null);
@@ -177,7 +196,8 @@ export class OriginPool {
         return;
       }
       this.busy++;
-      conn = new UpConn(this, socket, first);
+      const conn = new UpConn(this, socket, reader?.first ?? null);
+      reader?.attach(conn);
       a.acquired(null, conn);
     });
   }
