@@ -19,6 +19,8 @@
 //        connection adds, by constructor, plus RSS
 //   node bench/profile-deep.mjs --mode rss    [--tls] [--conns 10000] [--batch 500]
 //        a fresh process: RSS and process.memoryUsage() after a full GC, before and after N idle clients
+//   (cpu, strace, perf and stats: --h2 drives the load with h2load over HTTP/2 instead of wrk,
+//   --connections 10 and --streams 10 by default; it implies --tls)
 //   (any mode: --root DIR runs DIR/bin/luaproxy.js, a copy of bin/ dist/ lua/ package.json and a
 //   node_modules link, so that a rebuild of dist/ meanwhile cannot break the run;
 //   --node-flags "--trace-gc" passes flags to the proxy's node; its output is in luaproxy.log)
@@ -32,6 +34,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startProc, stopProc, waitPort, sleep, freePort, cpuSeconds, memoryMB } from './lib/procs.mjs';
 import { runWrk } from './lib/wrk.mjs';
+import { runH2load } from './lib/h2load.mjs';
 import { nginxOrigin, luaproxyScript } from './lib/configs.mjs';
 
 const argv = process.argv.slice(2);
@@ -39,9 +42,10 @@ const opt = (n, d) => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i
 // --root: a copy of bin/, dist/, lua/, package.json (and node_modules) to run, so that a rebuild of dist/ meanwhile does not break a run
 const ROOT = path.resolve(opt('root', path.join(path.dirname(fileURLToPath(import.meta.url)), '..')));
 const MODE = opt('mode', 'cpu');
-const TLS = argv.includes('--tls') || MODE === 'resume';
+const H2 = argv.includes('--h2');
+const TLS = argv.includes('--tls') || MODE === 'resume' || H2;
 const SECONDS = Number(opt('seconds', 8));
-const CONNS = Number(opt('connections', 50));
+const CONNS = Number(opt('connections', H2 ? 10 : 50));
 const TOP = Number(opt('top', 25));
 const WRK_ARGS = ['/1k', ...opt('wrk-args', '').split(' ').filter(Boolean)];
 const scheme = TLS ? 'https' : 'http';
@@ -100,9 +104,11 @@ async function startAll(flags) {
 }
 async function stopAll({ origin, lp }) { await stopProc(lp, 'SIGINT'); await stopProc(origin, 'SIGQUIT'); await sleep(300); }
 /** the pid of node itself (startProc runs it through sh ... exec, so it is the same pid) */
-const wrk = (seconds) => runWrk({ port: listen, connections: CONNS, seconds, cpu: 1, args: WRK_ARGS, scheme });
+const wrk = (seconds) => (H2
+  ? runH2load({ port: listen, connections: CONNS, streams: Number(opt('streams', 10)), seconds, cpu: 1, path: WRK_ARGS[0] })
+  : runWrk({ port: listen, connections: CONNS, seconds, cpu: 1, args: WRK_ARGS, scheme }));
 
-console.log(`mode ${MODE}, ${scheme}, wrk ${WRK_ARGS.join(' ')} c${CONNS}, ${SECONDS}s; files in ${dir}`);
+console.log(`mode ${MODE}, ${scheme}, ${H2 ? `h2load ${WRK_ARGS[0]} c${CONNS} m${Number(opt('streams', 10))}` : `wrk ${WRK_ARGS.join(' ')} c${CONNS}`}, ${SECONDS}s; files in ${dir}`);
 
 if (MODE === 'cpu') {
   // 1) without the profiler: CPU µs per request

@@ -3,14 +3,15 @@
 //
 //   node bench/run.mjs [--rounds 3] [--seconds 8] [--warmup 2] [--only luaproxy,nginx]
 //                      [--scenarios 1k-c50,1m-c50] [--out bench/results] [--access-log off]
-//   node bench/run.mjs --only luaproxy-tls,nginx-tls --scenarios tls-1k-c50,tls-newconn
+//   node bench/run.mjs --only luaproxy-tls,nginx-tls --scenarios tls-1k-c50,tls-newconn,h2-1k-m10
 //
 // Needs: wrk and nginx (Debian: installed with apt-get when missing and run as root),
 // optionally haproxy; the Node peers come from devDependencies (npm install). With 2+
 // cores every proxy is pinned alone on CPU 0, and the nginx origin and wrk share CPU 1.
 // Scenarios run interleaved (every proxy once per scenario per round) and medians are
-// reported. The tls-* scenarios run only on the *-tls peers (luaproxy and nginx listening
-// for HTTPS with the same certificate, made at start), and the others only on the rest.
+// reported. The tls-* and h2-* scenarios run only on the *-tls peers (luaproxy and nginx
+// listening for HTTPS, with h2 offered by ALPN, with the same certificate, made at start),
+// and the others only on the rest. h2-* scenarios are driven by h2load (nghttp2-client).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startProc, stopProc, waitPort, cpuSeconds, memoryMB, have, sleep, freePort } from './lib/procs.mjs';
 import { runWrk } from './lib/wrk.mjs';
+import { runH2load } from './lib/h2load.mjs';
 import { nginxOrigin, nginxProxy, haproxyProxy, luaproxyScript } from './lib/configs.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,6 +39,8 @@ const LOAD_CPU = CORES >= 2 ? 1 : null;
 // ---------------------------------------------------------------- requirements
 /** Debian packages of the commands the bench needs, installed when missing (root and apt-get only) */
 const PACKAGES = { wrk: 'wrk', nginx: 'nginx', taskset: 'util-linux' };
+// h2load only when an h2-* scenario is asked for (all are, without --scenarios)
+if (!opt('scenarios', null) || opt('scenarios', '').split(',').some((s) => s.startsWith('h2-'))) PACKAGES.h2load = 'nghttp2-client';
 const absent = () => Object.keys(PACKAGES).filter((c) => !have(c));
 if (absent().length && have('apt-get') && process.getuid?.() === 0) {
   const pkgs = absent().map((c) => PACKAGES[c]);
@@ -46,7 +50,7 @@ if (absent().length && have('apt-get') && process.getuid?.() === 0) {
 }
 const missing = absent();
 if (missing.length) {
-  console.error(`bench needs: ${missing.join(', ')} (Debian: apt-get install -y nginx wrk haproxy util-linux)`);
+  console.error(`bench needs: ${missing.join(', ')} (Debian: apt-get install -y nginx wrk haproxy util-linux nghttp2-client)`);
   process.exit(2);
 }
 const HAVE_HAPROXY = have('haproxy');
@@ -73,7 +77,7 @@ const CERT = await (async () => {
   return files;
 })();
 /** the scenarios HTTPS peers run */
-const TLS_SCENARIOS = ['tls-1k-c50', 'tls-newconn'];
+const TLS_SCENARIOS = ['tls-1k-c50', 'tls-newconn', 'h2-1k-m10'];
 
 // ---------------------------------------------------------------- the peers
 /** each starts pinned on PROXY_CPU and returns { proc, port, reload? } */
@@ -164,7 +168,7 @@ const PEERS = {
     },
   },
   'nginx-tls': {
-    label: 'nginx 1 worker listening for HTTPS only (same certificate; session tickets on, its default)',
+    label: 'nginx 1 worker listening for HTTPS only, h2 offered by ALPN (same certificate; session tickets on, its default)',
     tls: true,
     start: async () => {
       const p = port();
@@ -197,12 +201,20 @@ const SCENARIOS = {
   'tls-1k-c50': { connections: 50, args: ['/1k'], scheme: 'https', about: 'HTTPS: 1 KiB responses, 50 keep-alive connections' },
   // wrk keeps a session it got a ticket for and resumes it on the next connection, so this is a mix of full and resumed handshakes (see bench/README.md)
   'tls-newconn': { connections: 50, args: ['/1k', 'GET', '0', 'close'], scheme: 'https', about: 'HTTPS: a new TLS connection per request (Connection: close), 50 at a time' },
+  // h2load: one :authority (localhost), so both proxies hash every request to the same backend
+  'h2-1k-m10': { connections: 10, streams: 10, args: ['/1k'], scheme: 'https', tool: 'h2load', about: 'HTTP/2 (h2load): 1 KiB responses, 10 connections x 10 concurrent streams' },
 };
 const wanted = opt('scenarios', Object.keys(SCENARIOS).join(',')).split(',');
 const EXTRA = wanted.filter((s) => s === 'memory' || s === 'cluster');
 const scenarioNames = wanted.filter((s) => SCENARIOS[s]);
 
 // ---------------------------------------------------------------- one measured run
+/** the scenario's load generator, pinned with the origin: wrk, or h2load for h2-* */
+function load(running, scen, seconds) {
+  if (scen.tool === 'h2load') return runH2load({ port: running.port, connections: scen.connections, streams: scen.streams, seconds, cpu: LOAD_CPU, path: scen.args[0] });
+  return runWrk({ port: running.port, connections: scen.connections, seconds, cpu: LOAD_CPU, args: scen.args, scheme: scen.scheme });
+}
+
 async function measure(peer, running, scen, seconds) {
   const pid = running.proc?.pid;
   let peak = pid ? memoryMB(pid).rss : 0;
@@ -211,7 +223,7 @@ async function measure(peer, running, scen, seconds) {
   const reloader = scen.reloadEvery && running.reload ? setInterval(() => running.reload(++reloads), scen.reloadEvery) : null;
   const cpu0 = pid ? cpuSeconds(pid) : 0;
   try {
-    const r = await runWrk({ port: running.port, connections: scen.connections, seconds, cpu: LOAD_CPU, args: scen.args, scheme: scen.scheme });
+    const r = await load(running, scen, seconds);
     // a reload that replaces worker processes (nginx) loses their CPU time: no figure then
     const cpu = pid ? cpuSeconds(pid) - cpu0 : NaN;
     if (cpu < 0) return { ...r, cpuUsPerReq: NaN, cpuSeconds: NaN, peakMB: peak, reloads };
@@ -267,9 +279,9 @@ try {
         const running = started.get(p);
         if (scen.reloadEvery && !running.reload) continue;
         if (PEERS[p].only && !PEERS[p].only.includes(s)) continue;
-        // HTTPS peers run the tls-* scenarios, and only those
+        // HTTPS peers run the tls-* and h2-* scenarios, and only those
         if (Boolean(PEERS[p].tls) !== TLS_SCENARIOS.includes(s)) continue;
-        if (WARMUP > 0) await runWrk({ port: running.port, connections: scen.connections, seconds: WARMUP, cpu: LOAD_CPU, args: scen.args, scheme: scen.scheme }).catch(() => null);
+        if (WARMUP > 0) await load(running, scen, WARMUP).catch(() => null);
         const r = await measure(p, running, scen, SECONDS);
         ((results[s] ??= {})[p] ??= []).push(r);
         console.log(`round ${round} ${s.padEnd(8)} ${p.padEnd(11)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  cpu ${r.cpuUsPerReq.toFixed(1)} us/req  rss ${r.peakMB.toFixed(0)} MB${r.errors || r.non2xx ? `  ERRORS ${r.errors} non2xx ${r.non2xx}` : ''}${r.reloads ? `  reloads ${r.reloads}` : ''}`);
@@ -362,6 +374,9 @@ function report(peers, extra) {
       if (!m) continue;
       md += `| ${p} | ${f(m.rps)} | ${f(m.p50, 2)} | ${f(m.p99, 2)} | ${f(m.cpuUsPerReq, 1)} | ${f(m.peakMB)} | ${m.errors} | ${lp && p !== self ? f(lp.rps / m.rps, 2) : ''} | ${lp && p !== self && p !== 'direct' ? f(lp.cpuUsPerReq / m.cpuUsPerReq, 2) : ''} |\n`;
     }
+    // HTTPS peers run interleaved, so each round gives a ratio of its own
+    const own = results[s][self], ng = results[s]['nginx-tls'];
+    if (TLS_SCENARIOS.includes(s) && own && ng) md += `\nluaproxy-tls ÷ nginx-tls CPU per request, by round: ${own.map((r, i) => (ng[i] ? f(r.cpuUsPerReq / ng[i].cpuUsPerReq, 2) : '–')).join(', ')}\n`;
     md += '\n';
   }
   md += `## Idle RSS right after start (MB)\n\n${peers.filter((p) => idle[p] !== undefined).map((p) => `- ${p}: ${f(idle[p])}`).join('\n')}\n\n`;
@@ -390,6 +405,14 @@ function targets(med, extra) {
     const leanest = node.slice().sort((a, b) => k[a].cpuUsPerReq - k[b].cpuUsPerReq)[0];
     if (leanest) add(`(context) CPU per request of the leanest Node peer (${leanest}) ÷ luaproxy's`, `${(k[leanest].cpuUsPerReq / k.luaproxy.cpuUsPerReq).toFixed(2)}×`, null);
     if (best) add(`p99 at c50 ≤ fastest Node peer's (${best})`, `${k.luaproxy.p99.toFixed(2)} vs ${k[best].p99.toFixed(2)} ms`, k.luaproxy.p99 <= k[best].p99);
+  }
+  // issue #15: HTTPS against nginx with the same certificate (CPU per request)
+  for (const [s, what, max] of [['tls-1k-c50', 'HTTPS keep-alive 1 KiB', 1.3], ['tls-newconn', 'HTTPS new connection per request', 1.3], ['h2-1k-m10', 'h2, 10 streams per connection', 1.5]]) {
+    const t = med[s];
+    if (t?.['luaproxy-tls'] && t['nginx-tls']) {
+      const ratio = t['luaproxy-tls'].cpuUsPerReq / t['nginx-tls'].cpuUsPerReq;
+      add(`${what}: CPU per request ≤ ${max}× nginx's`, `${ratio.toFixed(2)}× (${t['luaproxy-tls'].cpuUsPerReq.toFixed(1)} vs ${t['nginx-tls'].cpuUsPerReq.toFixed(1)} µs)`, ratio <= max);
+    }
   }
   const m = med['1m-c50'];
   if (m?.luaproxy && m.nginx) add('1 MiB req/s ≥ 0.9× nginx', `${(m.luaproxy.rps / m.nginx.rps).toFixed(2)}×`, m.luaproxy.rps >= 0.9 * m.nginx.rps);

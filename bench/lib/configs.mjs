@@ -49,11 +49,11 @@ ${ports.map((p) => `    listen 127.0.0.1:${p} reuseport backlog=4096;`).join('\n
   return file;
 }
 
-/** `tls`: { cert, key } files to listen for HTTPS instead (TLS 1.2 and 1.3, as luaproxy's default) */
+/** `tls`: { cert, key } files to listen for HTTPS instead (TLS 1.2 and 1.3, as luaproxy's default; h2 and http/1.1 by ALPN, as luaproxy's) */
 export function nginxProxy(dir, port, backendPorts, { tls = null, name = 'nginx-proxy' } = {}) {
   const file = path.join(dir, `${name}.conf`);
   const listen = tls
-    ? `listen 127.0.0.1:${port} ssl backlog=4096;
+    ? `listen 127.0.0.1:${port} ssl http2 backlog=4096;
     ssl_certificate ${tls.cert};
     ssl_certificate_key ${tls.key};
     ssl_protocols TLSv1.2 TLSv1.3;`
