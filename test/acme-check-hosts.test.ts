@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { checkHostProperties } from '../src/testing/properties.js';
 import { parseSample } from '../src/testing/diff.js';
+import { execFile } from 'node:child_process';
+import { BIN, builtBinaryExists } from './helpers/cluster.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-acme-hosts-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -38,5 +40,11 @@ describe('check --hosts and tls_allow', () => {
     const f = path.join(dir, 'off.lua');
     fs.writeFileSync(f, 'backends = {}\nfunction tls_allow(host) return true end\nfunction route() return nil end\n');
     expect(checkHostProperties(f, sample)).toEqual([]);
+  });
+
+  it('luaproxy check names the acme settings and where tls_allow is', async () => {
+    if (!builtBinaryExists()) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+    const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, [BIN, 'check', 'examples/acme-hosting.lua'], { cwd: path.resolve(import.meta.dirname, '..'), encoding: 'utf8' }, (e, stdout, stderr) => (e ? reject(new Error(stderr)) : resolve(stdout))));
+    expect(out).toMatch(/; acme: 2 names, tls_allow at examples\/acme-hosting\.lua:\d+ \(https:\/\/acme-staging-v02\.api\.letsencrypt\.org\/directory\)\n$/);
   });
 });

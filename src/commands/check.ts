@@ -1,6 +1,6 @@
 /** `luaproxy check config.lua`: load and validate a script with no sockets opened. */
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, type Config } from '../config/load.js';
 import { checkCandidate } from '../routing/gate.js';
 import { checkHostProperties } from '../testing/properties.js';
 import { readSample } from '../testing/diff.js';
@@ -28,6 +28,14 @@ export function registerCheck(program: Command): void {
         checked = `; ${sample.length} request${sample.length === 1 ? '' : 's'} from ${o.hosts} route alike in any letter case, to existing backends`;
       }
       const routeAt = cfg.script.functionWhere('route');
-      process.stdout.write(`${file}: ok: listen ${cfg.listeners.map((l) => `${l.host}:${l.port}${l.tls ? (l.http2 ? ' (tls, h2)' : ' (tls)') : ''}${l.proxyProtocol ? ' (proxy protocol)' : ''}`).join(', ')}, ${cfg.backends.length} backend${cfg.backends.length === 1 ? '' : 's'} (${cfg.backends.map((b) => b.name).join(', ')}), route at ${routeAt}${checked}\n`);
+      process.stdout.write(`${file}: ok: listen ${cfg.listeners.map((l) => `${l.host}:${l.port}${l.tls ? (l.http2 ? ' (tls, h2)' : ' (tls)') : ''}${l.proxyProtocol ? ' (proxy protocol)' : ''}`).join(', ')}, ${cfg.backends.length} backend${cfg.backends.length === 1 ? '' : 's'} (${cfg.backends.map((b) => b.name).join(', ')}), route at ${routeAt}${acmeSummary(cfg)}${checked}\n`);
     });
+}
+
+/** `; acme: 2 names, tls_allow at config.lua:40 (directory ...)`, when the script has an acme table */
+function acmeSummary(cfg: Config): string {
+  if (!cfg.acme) return '';
+  const allow = cfg.script.functionWhere('tls_allow');
+  const n = cfg.acme.names.length;
+  return `; acme: ${n} name${n === 1 ? '' : 's'}${allow ? `, tls_allow at ${allow}` : ', no tls_allow (only acme.names get certificates)'} (${cfg.acme.directory})`;
 }
