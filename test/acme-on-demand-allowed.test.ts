@@ -5,35 +5,25 @@
  * /status lists the name with its issuer, expiry and next renewal; /metrics counts the
  * issuance and shows the certificate's expiry.
  */
-import { describe, it, expect, afterAll } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
+import { describe, it, expect } from 'vitest';
 import path from 'node:path';
-import { startPebble, freePort, pebbleMissing, type Pebble } from './helpers/pebble.js';
-import { acmeScript, ROUTE_ECHO, startAcmeProxy, defaultCertTable } from './helpers/acme.js';
+import { freePort, pebbleMissing } from './helpers/pebble.js';
+import { acmeEnv, acmeScript, ROUTE_ECHO, defaultCertTable } from './helpers/acme.js';
 import { httpsGet } from './helpers/tls.js';
-import type { TestProxy } from './helpers/proxy.js';
 import { ADMIN_ON_LOOPBACK, scrape, status, value } from './helpers/admin.js';
 
 const missing = pebbleMissing();
 
 describe.skipIf(missing !== null)(`acme: a name tls_allow allows${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  let pebble: Pebble | null = null;
-  let p: TestProxy | null = null;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-acme-allow-'));
-  afterAll(async () => {
-    await p?.close();
-    await pebble?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const env = acmeEnv('allow');
+  const dir = env.dir;
 
   it('is obtained on its first handshake, which waits for it, and served from then on', async () => {
     const httpPort = await freePort();
-    pebble = await startPebble({ httpPort });
+    const pebble = await env.pebble({ httpPort });
     const script = acmeScript(pebble, httpPort, path.join(dir, 'acme')) + await defaultCertTable(dir) + ADMIN_ON_LOOPBACK
       + 'function tls_allow(host) return host:sub(-#".customers.example.net") == ".customers.example.net" end\n' + ROUTE_ECHO;
-    const proxy = await startAcmeProxy(script);
-    p = proxy;
+    const proxy = await env.proxy(script);
     expect(pebble.orders()).toBe(0);
 
     const name = 'shop.customers.example.net';

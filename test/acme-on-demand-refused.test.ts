@@ -3,34 +3,25 @@
  * order for it (pebble's log counts none); the refusal is one log line and a count, and
  * tls_allow is asked once for the name, not once per handshake.
  */
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { startPebble, freePort, pebbleMissing, type Pebble } from './helpers/pebble.js';
-import { acmeScript, ROUTE_ECHO, startAcmeProxy, defaultCertTable } from './helpers/acme.js';
+import { freePort, pebbleMissing } from './helpers/pebble.js';
+import { acmeEnv, acmeScript, ROUTE_ECHO, defaultCertTable } from './helpers/acme.js';
 import { httpsGet } from './helpers/tls.js';
-import type { TestProxy } from './helpers/proxy.js';
 
 const missing = pebbleMissing();
 
 describe.skipIf(missing !== null)(`acme: a name tls_allow refuses${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  let pebble: Pebble | null = null;
-  let p: TestProxy | null = null;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-acme-refuse-'));
-  afterAll(async () => {
-    await p?.close();
-    await pebble?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const env = acmeEnv('refuse');
+  const dir = env.dir;
 
   it('gets the default certificate and places no order', async () => {
     const httpPort = await freePort();
-    pebble = await startPebble({ httpPort });
+    const pebble = await env.pebble({ httpPort });
     const script = acmeScript(pebble, httpPort, path.join(dir, 'acme')) + await defaultCertTable(dir)
       + 'asked = 0\nfunction tls_allow(host) asked = asked + 1; print("asked " .. host .. " " .. asked) return host == "ok.example.com" end\n' + ROUTE_ECHO;
-    const proxy = await startAcmeProxy(script);
-    p = proxy;
+    const proxy = await env.proxy(script);
     const defaultPem = fs.readFileSync(path.join(dir, 'default.pem'), 'utf8');
     for (let i = 0; i < 3; i++) {
       const r = await httpsGet({ port: proxy.tlsPort, servername: 'evil.example.org', host: 'evil.example.org', ca: defaultPem, check: false });

@@ -8,29 +8,22 @@ import { describe, it, expect, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startPebble, freePort, pebbleMissing, type Pebble } from './helpers/pebble.js';
-import { acmeScript, ROUTE_ECHO, startAcmeProxy, waitLog, acmeEvent } from './helpers/acme.js';
+import { freePort, pebbleMissing } from './helpers/pebble.js';
+import { acmeEnv, acmeScript, ROUTE_ECHO, waitLog, acmeEvent } from './helpers/acme.js';
 import { httpsGet } from './helpers/tls.js';
-import { startProxy, type TestProxy } from './helpers/proxy.js';
+import { startProxy } from './helpers/proxy.js';
 
 const missing = pebbleMissing();
 
 describe.skipIf(missing !== null)(`acme: a reload${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  let pebble: Pebble | null = null;
-  let p: TestProxy | null = null;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-acme-reload-'));
-  afterAll(async () => {
-    await p?.close();
-    await pebble?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const env = acmeEnv('reload');
+  const dir = env.dir;
 
   it('orders a name added to acme.names, and only that one', async () => {
     const httpPort = await freePort();
-    pebble = await startPebble({ httpPort });
+    const pebble = await env.pebble({ httpPort });
     const storage = path.join(dir, 'acme');
-    const proxy = await startAcmeProxy(acmeScript(pebble, httpPort, storage, 'names = { "one.example.com" }') + ROUTE_ECHO);
-    p = proxy;
+    const proxy = await env.proxy(acmeScript(pebble, httpPort, storage, 'names = { "one.example.com" }') + ROUTE_ECHO);
     await waitLog(proxy.logs, acmeEvent('one.example.com', 'issued'), 30_000, 'issued line');
     const before = await httpsGet({ port: proxy.tlsPort, servername: 'one.example.com', host: 'one.example.com', ca: pebble.root });
 

@@ -4,15 +4,12 @@
  * come seconds after issuance. New connections get the new serial, and no request fails
  * meanwhile under keep-alive load (open connections keep the certificate they started with).
  */
-import { describe, it, expect, afterAll } from 'vitest';
-import fs from 'node:fs';
+import { describe, it, expect } from 'vitest';
 import https from 'node:https';
-import os from 'node:os';
 import path from 'node:path';
-import { startPebble, freePort, pebbleMissing, type Pebble } from './helpers/pebble.js';
-import { acmeScript, ROUTE_ECHO, startAcmeProxy, waitLog, acmeEvent } from './helpers/acme.js';
+import { freePort, pebbleMissing } from './helpers/pebble.js';
+import { acmeEnv, acmeScript, ROUTE_ECHO, waitLog, acmeEvent } from './helpers/acme.js';
 import { httpsGet } from './helpers/tls.js';
-import type { TestProxy } from './helpers/proxy.js';
 
 const missing = pebbleMissing();
 
@@ -29,22 +26,15 @@ function get(agent: https.Agent, port: number, name: string, ca: string): Promis
 }
 
 describe.skipIf(missing !== null)(`acme: renewal${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  let pebble: Pebble | null = null;
-  let p: TestProxy | null = null;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-acme-renew-'));
-  afterAll(async () => {
-    await p?.close();
-    await pebble?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const env = acmeEnv('renew');
+  const dir = env.dir;
 
   it('serves a new serial after renew_before, with no failed request under keep-alive load', async () => {
     const httpPort = await freePort();
     // certificates valid for an hour, renewed when 3597 s are left: 3 s after issuance
-    pebble = await startPebble({ httpPort, validity: 3600 });
+    const pebble = await env.pebble({ httpPort, validity: 3600 });
     const name = 'renew.example.com';
-    const proxy = await startAcmeProxy(acmeScript(pebble, httpPort, path.join(dir, 'acme'), `names = { "${name}" }, renew_before = 3597`) + ROUTE_ECHO);
-    p = proxy;
+    const proxy = await env.proxy(acmeScript(pebble, httpPort, path.join(dir, 'acme'), `names = { "${name}" }, renew_before = 3597`) + ROUTE_ECHO);
     await waitLog(proxy.logs, acmeEvent(name, 'issued'), 30_000, 'issued line');
     const root = pebble.root;
     const first = (await httpsGet({ port: proxy.tlsPort, servername: name, host: name, ca: root })).serial;

@@ -21,7 +21,7 @@ const missing = pebbleMissing();
 
 describe.skipIf(missing !== null)(`acme: two instances sharing the storage${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let pebble: Pebble | null = null;
-  let a: TestProxy | null = null;
+  let a: (TestProxy & { tlsPort: number }) | null = null;
   let b: ChildProcess | null = null;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-acme-race-'));
   afterAll(async () => {

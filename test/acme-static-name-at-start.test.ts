@@ -3,32 +3,23 @@
  * really fetches the HTTP-01 token from luaproxy's plain listener), stored with its key
  * at mode 0600, served on the TLS listener, and verified by curl against pebble's root.
  */
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { startPebble, freePort, pebbleMissing, type Pebble } from './helpers/pebble.js';
-import { acmeScript, ROUTE_ECHO, startAcmeProxy, waitLog, acmeEvent, curlVerified } from './helpers/acme.js';
-import type { TestProxy } from './helpers/proxy.js';
+import { freePort, pebbleMissing } from './helpers/pebble.js';
+import { acmeEnv, acmeScript, ROUTE_ECHO, waitLog, acmeEvent, curlVerified } from './helpers/acme.js';
 
 const missing = pebbleMissing();
 
 describe.skipIf(missing !== null)(`acme: a static name at start${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  let pebble: Pebble | null = null;
-  let p: TestProxy | null = null;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-acme-static-'));
-  afterAll(async () => {
-    await p?.close();
-    await pebble?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const env = acmeEnv('static');
+  const dir = env.dir;
 
   it('is ordered at start, answered over HTTP-01, stored (key 0600) and served; curl verifies it against pebble\'s root', async () => {
     const httpPort = await freePort();
-    pebble = await startPebble({ httpPort });
+    const pebble = await env.pebble({ httpPort });
     const storage = path.join(dir, 'acme');
-    const proxy = await startAcmeProxy(acmeScript(pebble, httpPort, storage, 'names = { "static.example.com" }') + ROUTE_ECHO);
-    p = proxy;
+    const proxy = await env.proxy(acmeScript(pebble, httpPort, storage, 'names = { "static.example.com" }') + ROUTE_ECHO);
     const issued = await waitLog(proxy.logs, acmeEvent('static.example.com', 'issued'), 30_000, 'issued line');
     expect(issued.acme.serial).toMatch(/^[0-9A-F]+$/i);
     expect(pebble.orders()).toBe(1);

@@ -7,8 +7,10 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
+import { afterAll } from 'vitest';
 import { startProxy, type TestProxy } from './proxy.js';
-import type { Pebble } from './pebble.js';
+import { startPebble, type Pebble } from './pebble.js';
 
 /** the script's head: the two listeners and the acme table pointing at pebble; `extra` goes inside the acme table */
 export function acmeScript(pebble: Pebble, httpPort: number, storage: string, extra = '', tlsPort = 0): string {
@@ -59,4 +61,33 @@ export async function defaultCertTable(dir: string): Promise<string> {
   fs.writeFileSync(path.join(dir, 'default.pem'), c.cert);
   fs.writeFileSync(path.join(dir, 'default.key'), c.key);
   return `tls = { certificates = { { cert = ${JSON.stringify(path.join(dir, 'default.pem'))}, key = ${JSON.stringify(path.join(dir, 'default.key'))} } }, default = "default.example.com" }\n`;
+}
+
+/**
+ * The temp folder, pebble and proxies of one ACME test file: each started through here
+ * is stopped after the file's tests (proxies first), and the folder removed. Call it in
+ * the body of the file's describe().
+ */
+export function acmeEnv(prefix: string): { dir: string; pebble(opts: { httpPort: number; validity?: number }): Promise<Pebble>; proxy(source: string): Promise<TestProxy & { tlsPort: number }> } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lpx-acme-${prefix}-`));
+  const proxies: TestProxy[] = [];
+  const pebbles: Pebble[] = [];
+  afterAll(async () => {
+    for (const p of proxies) await p.close();
+    for (const p of pebbles) await p.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    dir,
+    async pebble(opts) {
+      const p = await startPebble(opts);
+      pebbles.push(p);
+      return p;
+    },
+    async proxy(source) {
+      const p = await startAcmeProxy(source);
+      proxies.push(p);
+      return p;
+    },
+  };
 }
