@@ -223,7 +223,7 @@ if (MODE === 'cpu') {
     const m0 = await mem();
     client = spawn('sh', ['-c', `ulimit -n $(ulimit -Hn); exec ${idleClient()}`], { stdio: ['ignore', 'pipe', 'inherit'] });
     const opened = await new Promise((resolve) => { let t = ''; client.stdout.on('data', (c) => { t += c; if (t.includes('\n')) resolve(t.trim()); }); });
-    await sleep(5000);
+    await sleep(Number(opt('settle', 5)) * 1000); // --settle: seconds the clients sit idle before the reading
     const m1 = await mem();
     console.log(`client: ${opened}`);
     for (const k of ['rssProc', 'rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers']) console.log(`  ${k.padEnd(12)} ${(m0[k] / 2 ** 20).toFixed(1).padStart(7)} -> ${(m1[k] / 2 ** 20).toFixed(1).padStart(7)} MB  (+${((m1[k] - m0[k]) / 2 ** 20).toFixed(1)} MB, ${((m1[k] - m0[k]) / N).toFixed(0)} B per connection)`);

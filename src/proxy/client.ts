@@ -140,6 +140,20 @@ export function deadlineIn(seconds: number): number {
   return seconds > 0 ? performance.now() + seconds * 1000 : 0;
 }
 
+/**
+ * The connection a socket belongs to. The socket's listeners are functions shared by every
+ * connection that find it here, so a new connection makes no closures (six arrow-function
+ * fields were 370 bytes of each idle connection: bench/README.md, "what each one keeps").
+ */
+const CONN = Symbol('luaproxy.conn');
+type Owned = Socket & { [CONN]: ClientConn };
+function sockData(this: Owned, d: Buffer): void { this[CONN].onData(d); }
+function sockEnd(this: Owned): void { this[CONN].onEnd(); }
+function sockClose(this: Owned): void { this[CONN].onClose(); }
+function sockDrain(this: Owned): void { this[CONN].onDrain(); }
+function nextOf(c: ClientConn): void { c.next(); }
+function ignore(): void {}
+
 export class ClientConn implements Downstream {
   readonly h2 = false;
   /** bytes read but not consumed: a head in progress, or held (pipelined, or body nobody takes yet) */
@@ -179,11 +193,12 @@ export class ClientConn implements Downstream {
   ) {
     // the first head has a deadline from the moment the connection opens (a client that sends nothing is closed)
     this.setDeadline(D_HEAD, owner.settings.timeouts.client_header);
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('error', () => {});
-    socket.on('close', this.onClose);
-    socket.on('drain', this.onDrain);
+    (socket as Owned)[CONN] = this;
+    socket.on('data', sockData);
+    socket.on('end', sockEnd);
+    socket.on('error', ignore);
+    socket.on('close', sockClose);
+    socket.on('drain', sockDrain);
   }
 
   /** how this connection's requests came (for TLS, known once the handshake is done, before any request) */
@@ -191,7 +206,8 @@ export class ClientConn implements Downstream {
     return (this.arrivalOf ??= arrivalOf(this.socket, this.tls));
   }
 
-  private readonly onData = (d: Buffer): void => {
+  /** @internal the socket's 'data' (through sockData) */
+  onData(d: Buffer): void {
     if (this.lingering) return;
     if (this.tunnel !== null) {
       if (!this.tunnel.write(d)) this.socket.pause();
@@ -212,7 +228,7 @@ export class ClientConn implements Downstream {
       if (!this.checkSizeLine(d)) return;
     } else this.buf = this.buf === null ? d : Buffer.concat([this.buf, d]);
     this.socket.pause();
-  };
+  }
 
   /** parse the next request head from the held bytes, if there is a whole one */
   private parseNext(): void {
@@ -316,9 +332,8 @@ export class ClientConn implements Downstream {
     if (this.bodyMode !== BODY_NONE && this.buf === null && this.tunnel === null) this.socket.resume();
   }
 
-  private readonly onChunk = (b: Buffer, start: number, end: number): void => {
-    if (!this.sink!.bodyData(b, start, end)) this.sinkFull = true;
-  };
+  /** the chunk callback of a chunked request body, made on the first one */
+  private onChunk: ((b: Buffer, start: number, end: number) => void) | null = null;
 
   private pump(b: Buffer): void {
     const sink = this.sink!;
@@ -331,7 +346,9 @@ export class ClientConn implements Downstream {
       if (this.remaining === 0) rest = n;
     } else {
       try {
-        rest = this.decoder!.feed(b, 0, b.length, this.onChunk);
+        rest = this.decoder!.feed(b, 0, b.length, this.onChunk ??= (cb: Buffer, start: number, end: number): void => {
+          if (!this.sink!.bodyData(cb, start, end)) this.sinkFull = true;
+        });
       } catch (e) {
         this.bodyMode = BODY_NONE;
         this.closeAfter = true;
@@ -473,14 +490,15 @@ export class ClientConn implements Downstream {
       return;
     }
     this.setDeadline(D_IDLE, this.owner.settings.timeouts.client_idle);
-    if (this.buf !== null) process.nextTick(this.next);
+    if (this.buf !== null) process.nextTick(nextOf, this);
     else this.socket.resume();
   }
 
-  private readonly next = (): void => {
+  /** @internal parse held (pipelined) bytes, on the tick after a response ended */
+  next(): void {
     if (this.x === null && this.buf !== null && !this.lingering && !this.socket.destroyed) this.parseNext();
     if (this.x === null && !this.lingering) this.socket.resume();
-  };
+  }
 
   /** an answer the proxy writes before a request exists (a malformed head, a timeout); the connection closes after it */
   rejectRaw(head: string, body: Buffer): void {
@@ -514,18 +532,21 @@ export class ClientConn implements Downstream {
     this.socket.resume();
   }
 
-  private readonly onEnd = (): void => {
+  /** @internal the socket's 'end' */
+  onEnd(): void {
     this.clientEnded = true;
     if (this.tunnel !== null) { this.tunnel.end(); return; }
     // like node:http: a client that stops sending has left; what it asked for is dropped
     this.socket.destroy();
-  };
+  }
 
-  private readonly onDrain = (): void => {
+  /** @internal the socket's 'drain' */
+  onDrain(): void {
     this.responder?.clientDrain();
-  };
+  }
 
-  private readonly onClose = (): void => {
+  /** @internal the socket's 'close' */
+  onClose(): void {
     this.owner.closed(this);
     const x = this.x;
     if (x !== null) {
@@ -537,7 +558,7 @@ export class ClientConn implements Downstream {
       this.owner.finish(x);
     }
     if (this.tunnel !== null) this.tunnel.destroy();
-  };
+  }
 
   /** the sweeper found the deadline passed */
   expired(): void {
