@@ -13,7 +13,7 @@ import { startBackend, type TestBackend } from './helpers/backend.js';
 import { tlsFiles, h2Connect, h2Request, type TlsFiles } from './helpers/h2.js';
 import {
   connectRaw, frame, getBlock, literal, literalIndexed, indexed, settingsPayload, errorCode,
-  T_HEADERS, T_RST_STREAM, T_CONTINUATION, T_WINDOW_UPDATE, T_GOAWAY, END_STREAM, END_HEADERS,
+  T_DATA, T_HEADERS, T_RST_STREAM, T_CONTINUATION, T_WINDOW_UPDATE, T_GOAWAY, END_STREAM, END_HEADERS,
 } from './helpers/h2-frames.js';
 
 const NAME = 'h2.example.com';
@@ -148,6 +148,44 @@ function route(host, path) return "app" end
       const held = flushed[0] - received;
       expect(held).toBeLessThan(BIG / 4);
     } finally { raw.close(); }
+  });
+
+  describe('http2.initial_window_size', () => {
+    let p3: TestProxy;
+    let p4: TestProxy;
+    beforeAll(async () => {
+      p3 = await startProxy(`${t.listen()}${luaBackends([{ name: 'app', url: b.url }])}
+http2 = { initial_window_size = 16384 }
+function route(host, path) return "app" end
+`);
+      p4 = await startProxy(`${t.listen()}${luaBackends([{ name: 'app', url: b.url }])}
+function route(host, path) return "app" end
+`);
+    });
+    afterAll(async () => { await p3?.close(); await p4?.close(); });
+
+    /** a POST whose 40,000 body bytes are sent at once, without waiting for WINDOW_UPDATE */
+    async function overrun(port: number): Promise<{ rst: number | null; status: string | null }> {
+      const raw = await connectRaw(port, NAME, t.ca);
+      try {
+        await new Promise((r) => setTimeout(r, 100)); // the server's SETTINGS have arrived and been acknowledged
+        const block = Buffer.concat([literal(':method', 'POST'), literal(':scheme', 'https'), literal(':authority', NAME), literal(':path', '/upload'), literal('content-length', '40000')]);
+        const data: Buffer[] = [frame(T_HEADERS, END_HEADERS, 1, block)];
+        for (let i = 0; i < 4; i++) data.push(frame(T_DATA, i === 3 ? END_STREAM : 0, 1, Buffer.alloc(10_000, 97)));
+        raw.write(Buffer.concat(data));
+        const deadline = Date.now() + 3000;
+        const answer = () => raw.frames.find((f) => (f.type === T_RST_STREAM && f.stream === 1) || f.type === T_GOAWAY || (f.type === T_HEADERS && f.stream === 1));
+        while (Date.now() < deadline && answer() === undefined) await new Promise((r) => setTimeout(r, 20));
+        const f = answer();
+        return { rst: f !== undefined && f.type !== T_HEADERS ? errorCode(f) : null, status: f?.type === T_HEADERS ? 'headers' : null };
+      } finally { raw.close(); }
+    }
+
+    it('is what a client may send on a stream before the proxy reads: more is a flow-control error', async () => {
+      expect(await overrun(p3.port)).toEqual({ rst: http2.constants.NGHTTP2_FLOW_CONTROL_ERROR, status: null });
+      // the same body within the default window (65,535) is a request like any other
+      expect(await overrun(p4.port)).toEqual({ rst: null, status: 'headers' });
+    });
   });
 
   describe('with the default stream limit (a rapid-reset client stays within it: each reset frees a slot)', () => {
