@@ -28,6 +28,9 @@ import { Registration, type InstanceEntry } from './registration.js';
 import { readFleet } from './view.js';
 import { BACKENDS_KEY, sourcesIn, type Version } from './version.js';
 
+/** how long a change from etcd waits for the rest of its burst before the reload starts */
+const BURST_MS = 50;
+
 export interface FleetOptions {
   hosts: string[];
   prefix: string;
@@ -191,8 +194,14 @@ export async function startFleet(o: FleetOptions): Promise<FleetInstance> {
     }
   };
 
+  // a burst of changes (writes landing a few ms apart) becomes one reload of the newest mirror;
+  // changes that arrive while a reload runs share one follow-up (the Reloader's own coalescing)
+  let burst: NodeJS.Timeout | null = null;
   const reload = () => {
-    void running.reloader.reload('fleet', { force: forceOf() });
+    burst ??= setTimeout(() => {
+      burst = null;
+      void running.reloader.reload('fleet', { force: forceOf() });
+    }, BURST_MS);
   };
   const forceOf = (): boolean => {
     try { return source.current().pushed?.force === true; } catch { return false; }
@@ -228,6 +237,7 @@ export async function startFleet(o: FleetOptions): Promise<FleetInstance> {
     get live() { return live; },
     async stop(deadlineMs?: number) {
       stopped = true;
+      if (burst) clearTimeout(burst);
       await registration?.close();
       await source.close();
       await running.stop(deadlineMs);
