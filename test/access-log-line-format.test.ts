@@ -19,7 +19,7 @@ type Level = 'info' | 'warn' | 'error';
 
 const base: AccessFields = {
   method: 'GET', host: 'www.example.com', path: '/big', status: 200, route: 'forward', backend: 'alpha',
-  ms: 1.23456, upstream_ms: 0.98765, bytes: 1234, retries: 0, error: null, client: '127.0.0.1',
+  ms: 1.23456, upstream_ms: 0.98765, bytes: 1234, retries: 0, error: null, client: '127.0.0.1', http: '1.1',
 };
 const traceback = 'config.lua:3: bad "thing" at \\x\n' + 'stack traceback:\n\t[C]: in function \'error\'\n\tconfig.lua:3: in function \u00e9\u00ff\n'.repeat(40);
 const CASES: Array<[string, AccessFields]> = [
@@ -38,6 +38,7 @@ const CASES: Array<[string, AccessFields]> = [
   ['a long traceback', { ...base, status: 500, route: 'error', backend: null, upstream_ms: null, error: 'LPX_SCRIPT_ERROR', detail: 'attempt to index a nil value', traceback }],
   ['odd numbers', { ...base, ms: 12345.6789, upstream_ms: 0.001, bytes: 1e21, status: 499, retries: 3 }],
   ['non-finite numbers', { ...base, ms: NaN, upstream_ms: Infinity }],
+  ['an HTTP/2 request', { ...base, http: '2' }],
 ];
 
 /** the call the proxy made before AccessLog existed (src/proxy/server.ts finish()) */
@@ -47,7 +48,7 @@ function viaPino(log: Logger, level: Level, f: AccessFields): void {
     ms: Math.round(f.ms * 100) / 100,
     upstream_ms: f.upstream_ms === null || f.upstream_ms < 0 ? null : Math.round(f.upstream_ms * 100) / 100,
     bytes: f.bytes, retries: f.retries, error: f.error,
-    detail: f.detail ?? undefined, traceback: f.traceback ?? undefined, client: f.client,
+    detail: f.detail ?? undefined, traceback: f.traceback ?? undefined, client: f.client, http: f.http,
   }, 'request');
 }
 

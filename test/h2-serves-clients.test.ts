@@ -122,6 +122,9 @@ end
       const f = await h2Request(s, { ':path': '/fail' });
       expect(f.status).toBe(500);
       expect(f.headers['x-luaproxy-error']).toBe('LPX_ROUTE_ERROR');
+      // the access line says which protocol the request came over
+      await new Promise((r) => setTimeout(r, 300));
+      expect(p.logs.find((l) => l.msg === 'request' && l.path === '/direct')?.http).toBe('2');
       const none = await h2Request(s, { ':path': '/', ':authority': 'other.example.com' });
       expect(none.status).toBe(404);
       expect(none.headers['x-luaproxy-error']).toBe('LPX_ROUTE_NONE');

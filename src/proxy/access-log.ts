@@ -42,6 +42,8 @@ export interface AccessFields {
   detail?: string | null;
   traceback?: string | null;
   client: string;
+  /** the request's HTTP version: "1.0", "1.1" or "2" */
+  http: string;
 }
 
 type Level = 'info' | 'warn' | 'error';
@@ -98,7 +100,7 @@ function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-/** the fields part of a line, from `,"method":` to the client's value */
+/** the fields part of a line, from `,"method":` to the HTTP version's value */
 function fieldsJson(f: AccessFields): string {
   const up = f.upstream_ms;
   let s = ',"method":' + val(f.method) + ',"host":' + val(f.host) + ',"path":' + val(f.path)
@@ -107,13 +109,13 @@ function fieldsJson(f: AccessFields): string {
     + ',"bytes":' + val(f.bytes) + ',"retries":' + val(f.retries) + ',"error":' + val(f.error);
   if (f.detail != null) s += ',"detail":' + val(f.detail);
   if (f.traceback != null) s += ',"traceback":' + val(f.traceback);
-  return s + ',"client":' + val(f.client);
+  return s + ',"client":' + val(f.client) + ',"http":' + val(f.http);
 }
 
 /** the fields the template is cut from: every field present, none that pino could write differently */
 const SAMPLE: AccessFields = {
   method: 'LPXSAMPLE', host: 'sample.invalid', path: '/lpx-sample', status: 299, route: 'forward', backend: 'lpx-sample',
-  ms: 1.25, upstream_ms: 0.5, bytes: 12345, retries: 7, error: 'LPX_SAMPLE', detail: 'lpx sample detail', traceback: 'lpx sample traceback', client: '192.0.2.1',
+  ms: 1.25, upstream_ms: 0.5, bytes: 12345, retries: 7, error: 'LPX_SAMPLE', detail: 'lpx sample detail', traceback: 'lpx sample traceback', client: '192.0.2.1', http: '1.1',
 };
 
 /** what pino writes around the fields at one level: `before` + "ISO time" + `between` + fields + `after` */
@@ -219,6 +221,7 @@ export class AccessLog {
       detail: f.detail ?? undefined,
       traceback: f.traceback ?? undefined,
       client: f.client,
+      http: f.http,
     }, 'request');
   }
 }

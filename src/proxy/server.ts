@@ -326,6 +326,7 @@ export class ProxyServer implements ConnOwner, IntakeOwner, H2Owner {
         detail: x.errorDetail ?? undefined,
         traceback: x.traceback ?? undefined,
         client: x.client,
+        http: x.httpVersion,
       });
     }
     if (this.closing && this.active === 0) this.onDrained?.();
