@@ -210,33 +210,17 @@ export async function startFleet(o: FleetOptions): Promise<FleetInstance> {
   source.on('drain', () => { drained = applyDrains(false, drained); });
 
   registration = new Registration(client, o.prefix, log);
-  let stopped = false;
   // etcd now, or (started from the cache) as soon as it answers: watch from the revision read, and catch up
-  const follow = async () => {
-    let delay = 500;
-    while (!stopped) {
-      if (source.revision > 0 || await source.read(3000)) {
-        try {
-          await source.watch();
-          registration?.update(entry());
-          if (fromCache || refusedAtStart) reload();
-          return;
-        } catch (e) {
-          log.debug({ err: e }, `etcd watch failed to start: ${(e as Error).message}`);
-        }
-      }
-      await new Promise((r) => setTimeout(r, delay * (0.8 + Math.random() * 0.4)).unref());
-      delay = Math.min(delay * 2, 15_000);
-    }
-  };
-  void follow();
+  void source.follow().then(() => {
+    registration?.update(entry());
+    if (fromCache || refusedAtStart) reload();
+  });
   log.info({ id, revision: live.revision, hash: live.hash, from_cache: fromCache }, `fleet instance ${id}: serving revision ${live.revision} (hash ${live.hash})${fromCache ? ' from the local cache' : ''}`);
 
   return {
     running, source, id,
     get live() { return live; },
     async stop(deadlineMs?: number) {
-      stopped = true;
       if (burst) clearTimeout(burst);
       await registration?.close();
       await source.close();

@@ -74,8 +74,32 @@ export class FleetSource extends EventEmitter {
     }
   }
 
+  /**
+   * Keep in step from now on: read the prefix (unless it was just read), then watch it,
+   * retrying with a backoff (0.5 s doubling to 15 s) until etcd answers. When etcd cancels
+   * the watch (its start revision was compacted away after a long outage), it starts over
+   * with a fresh read, and says what changed meanwhile ('version' and 'drain').
+   */
+  async follow(reread = this.revision === 0): Promise<void> {
+    let delay = 500;
+    let fresh = !reread;
+    while (!this.closed) {
+      if (fresh || await this.read(3000)) {
+        try {
+          await this.watch();
+          return;
+        } catch (e) {
+          this.log.debug({ err: e }, `etcd watch failed to start: ${(e as Error).message}`);
+        }
+      }
+      fresh = false;
+      await new Promise((r) => setTimeout(r, delay * (0.8 + Math.random() * 0.4)).unref());
+      delay = Math.min(delay * 2, 15_000);
+    }
+  }
+
   /** watch the prefix from the revision after the mirror's, for good (until close) */
-  async watch(): Promise<void> {
+  private async watch(): Promise<void> {
     const w = await this.client.watch().prefix(this.prefix).startRevision(String(this.revision + 1)).create();
     if (this.closed) { await w.cancel(); return; }
     this.watcher = w;
@@ -108,8 +132,13 @@ export class FleetSource extends EventEmitter {
       this.emit('version');
     });
     w.on('error', (err) => {
-      this.log.error({ err }, `etcd watch error: ${err.message}`);
+      // the watch is over (etcd canceled it): read everything again and watch from there
+      this.log.error({ err }, `etcd watch ended (${err.message}); reading ${this.prefix} again`);
       this.inStep(false);
+      if (this.watcher !== w || this.closed) return;
+      this.watcher = null;
+      void w.cancel().catch(() => {});
+      void this.follow(true).then(() => { this.emit('drain'); this.emit('version'); });
     });
   }
 
