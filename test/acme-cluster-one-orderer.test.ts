@@ -14,6 +14,7 @@ import { acmeScript, ROUTE_ECHO, defaultCertTable } from './helpers/acme.js';
 import { httpsGet } from './helpers/tls.js';
 import { startCluster, builtBinaryExists, type ClusterProc } from './helpers/cluster.js';
 import { get } from './helpers/http.js';
+import { parseMetrics, value } from './helpers/admin.js';
 
 const missing = pebbleMissing();
 
@@ -68,5 +69,8 @@ describe.skipIf(missing !== null)(`acme: a cluster${missing ? ` (skipped: ${miss
     const adminLine = await cluster.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('admin listening'), 10_000);
     const status = JSON.parse((await get(`http://${String(adminLine.admin)}/status`)).body.toString());
     expect(status.acme.names.map((n: { name: string }) => n.name)).toEqual([name, 'static.example.com']);
+    const metrics = parseMetrics((await get(`http://${String(adminLine.admin)}/metrics`)).body.toString());
+    expect(value(metrics, 'luaproxy_acme_events_total', { event: 'issued' })).toBe(2);
+    expect(metrics.filter((m) => m.name === 'luaproxy_certificate_expiry_seconds').map((m) => m.labels.name).sort()).toEqual([name, 'default.example.com', 'static.example.com']);
   }, 60_000);
 });

@@ -12,7 +12,7 @@ import type { AdminSource } from '../admin/server.js';
 import { openHandles, openFds } from '../admin/process-metrics.js';
 import { certificateStatus, reloadStatus } from '../admin/status.js';
 import { displayPath } from '../core/display-path.js';
-import { WATCHDOG_KILLS_HELP, certificateExpiryGauge } from '../admin/metrics.js';
+import { WATCHDOG_KILLS_HELP, certificateExpiryGauge, acmeEventsCounter } from '../admin/metrics.js';
 
 type MetricJson = MetricObjectWithValues<MetricValue<string>>;
 
@@ -82,6 +82,8 @@ export class ClusterAdmin implements AdminSource {
     });
     // the primary loads the same config, certificates included
     certificateExpiryGauge(registers, () => view.config);
+    // the primary orders the ACME certificates (issued, renewed, failed); the workers' refusals are summed in
+    acmeEventsCounter(registers, () => view.config);
     new Gauge({
       name: 'luaproxy_cluster_workers', help: 'Worker processes the cluster runs (--workers)', registers,
       collect() { this.set(view.workers().length); },
