@@ -34,6 +34,12 @@ describe('the acme table at load', () => {
     expect(problem('acme = { orders_in_flight = 0 }' + ROUTE).message).toMatch(/acme\.orders_in_flight: expected a whole number of 1 or more, got 0/);
   });
 
+  it('refuses a tls_allow that is not a function, and warns of one that is never called', () => {
+    expect(problem('acme = {}\ntls_allow = true' + ROUTE).message).toBe('config.lua:2: tls_allow must be a function, got a boolean');
+    const cfg = loadConfig('config.lua', { source: 'backends = {}\nfunction tls_allow(h) return true end' + ROUTE });
+    expect(cfg.warnings).toContain('config.lua:2: tls_allow is defined, but the script has no acme table: it is never called');
+  });
+
   it('refuses a CA file that does not exist', () => {
     expect(problem('acme = {\n  ca = "no-such-ca.pem",\n}' + ROUTE).message).toMatch(/^config\.lua:2: acme\.ca: cannot read "no-such-ca\.pem"/);
   });

@@ -148,6 +148,9 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
   const listeners = readListeners(opts.listen !== undefined ? opts.listen : script.global('listen'), src);
   const listen: ListenAddress = { host: listeners[0].host, port: listeners[0].port };
   const acmeOn = script.global('acme') !== null;
+  const allowType = script.globalTypeName('tls_allow');
+  if (allowType !== 'nil' && allowType !== 'function') throw new LpxError('LPX_CONFIG_INVALID', `${src.at(src.global('tls_allow'))}tls_allow must be a function, got a ${allowType}`);
+  if (allowType === 'function' && !acmeOn) warnings.push(`${script.functionWhere('tls_allow') ?? display}: tls_allow is defined, but the script has no acme table: it is never called`);
   const acme = opts.routingOnly || !acmeOn ? null : readAcme(settings.acme, src, abs);
   if (acme?.ca) script.files.set(path.resolve(path.dirname(abs), settings.acme.ca!), acme.ca);
   const tls = opts.routingOnly ? null : readTls(script.global('tls'), listeners, src, abs, acme !== null);
