@@ -49,6 +49,7 @@ button:hover{border-color:var(--accent);color:var(--accent)}
 form#auth{display:none;padding:14px;gap:8px}
 form#auth input{font:inherit;padding:5px 8px;border:1px solid var(--line);border-radius:6px;width:320px}
 footer{color:var(--mute);font-size:12px;padding:0 24px 18px;max-width:1400px;margin:0 auto}
+#fleet{display:none}
 `;
 
 const SCRIPT = `
@@ -128,6 +129,18 @@ function render(s){
     return row([when, td(r.trigger), res, td('v' + r.version, 'n'), what]);
   }), 5, 'no reloads since start');
 
+  var fl = s.fleet, fbox = $('fleet');
+  fbox.style.display = fl ? 'block' : 'none';
+  if (fl) {
+    $('fleetstate').textContent = fl.prefix + ' · ' + (fl.connected ? 'in step with etcd' : 'etcd unreachable for ' + fl.stale_s + ' s, serving on') + ' · this instance: revision ' + fl.revision + ' (' + fl.hash + ')' + (fl.from_cache ? ' from its cache' : '');
+    var v = fl.view;
+    fill($('instances'), (v ? v.instances : []).map(function(i){
+      var r = i.last_refusal;
+      return row([td(i.id, 'mono'), td(i.address, 'mono'), td(i.revision + (i.from_cache ? ' (cache)' : ''), 'n'), td(i.hash, v.published && i.hash !== v.published.hash ? 'bad mono' : 'mono'), td(ago(i.live_since), 'mute nowrap'), td(r ? 'rev ' + r.revision + ', ' + ago(r.at) + ': ' + r.error : '–', r ? 'err mono' : '')]);
+    }), 6, v ? 'no instance registered' : (fl.view_error || 'no fleet view'));
+    $('fleetverdict').textContent = !v ? '' : v.converged ? 'Every instance serves the version etcd holds.' : v.same_version ? 'Every instance serves the same version, but not the one etcd holds.' : 'INSTANCES DISAGREE: more than one version in service.';
+  }
+
   var last = s.reload.last;
   var banner = $('banner');
   if (last && !last.ok) { banner.style.display = 'block'; banner.textContent = 'Last reload (' + last.trigger + ', ' + ago(last.at) + ') was refused; v' + s.version + ' keeps serving.\\n' + (last.error || last.code); }
@@ -191,6 +204,11 @@ export const statusPage = `<!doctype html>
       <thead><tr><th>Health</th><th>Backend</th><th class="n">Weight</th><th class="n">In flight</th><th class="n">Queued</th><th class="n">Req/s</th><th class="n">Requests</th><th class="n">Failures</th><th class="n">Ejections</th><th>Last error</th><th></th></tr></thead>
       <tbody id="backends"></tbody>
     </table>
+  </section>
+  <section id="fleet">
+    <h2>Fleet <small id="fleetstate"></small></h2>
+    <table><thead><tr><th>Instance</th><th>Address</th><th class="n">Revision</th><th>Hash</th><th>Live since</th><th>Last refusal</th></tr></thead><tbody id="instances"></tbody></table>
+    <p id="fleetverdict" class="mute"></p>
   </section>
   <div class="cols">
     <section>
