@@ -18,6 +18,7 @@ import path from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { Gauge } from 'prom-client';
 import { start, type Running } from '../app.js';
+import { handleSignals } from '../wiring.js';
 import type { Logger } from '../core/logger.js';
 import { LpxError } from '../core/errors.js';
 import type { ReloadResult } from '../reload/reloader.js';
@@ -152,7 +153,8 @@ export async function startFleet(o: FleetOptions): Promise<FleetInstance> {
   let refusedAtStart: ReloadResult | null = null;
   const startWith = () => start({
     file, log: o.log, watch: false, from: 'fleet',
-    signals: o.signals, watchdog: o.watchdog, followLogLevel: o.followLogLevel,
+    // signals are handled below: SIGTERM must also take this instance out of the fleet view
+    signals: false, watchdog: o.watchdog, followLogLevel: o.followLogLevel,
     admin: o.admin ?? null, adminToken: o.adminToken,
     loadFrom, onReload,
     status: async () => ({ fleet: await status() }),
@@ -217,15 +219,29 @@ export async function startFleet(o: FleetOptions): Promise<FleetInstance> {
   });
   log.info({ id, revision: live.revision, hash: live.hash, from_cache: fromCache }, `fleet instance ${id}: serving revision ${live.revision} (hash ${live.hash})${fromCache ? ' from the local cache' : ''}`);
 
-  return {
-    running, source, id,
-    get live() { return live; },
-    async stop(deadlineMs?: number) {
+  let stopping: Promise<void> | null = null;
+  const stop = (deadlineMs?: number): Promise<void> => {
+    stopping ??= (async () => {
       if (burst) clearTimeout(burst);
-      await registration?.close();
+      await registration?.close(); // revoke the lease: the instance leaves the fleet view at once
       await source.close();
       await running.stop(deadlineMs);
       client.close();
-    },
+    })();
+    return stopping;
+  };
+  if (o.signals) {
+    handleSignals(log, {
+      reload: () => void running.reloader.reload('SIGHUP'),
+      stop: async () => { await stop(); return 'all requests finished; left the fleet; bye'; },
+      deadline: () => running.config.settings.timeouts.shutdown,
+      stopping: () => `shutting down gracefully, ${running.server.active} requests in flight`,
+    });
+  }
+
+  return {
+    running, source, id,
+    get live() { return live; },
+    stop,
   };
 }
