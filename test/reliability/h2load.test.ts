@@ -5,7 +5,8 @@
  * (the larger ones go through h2 flow control: 64 KiB is the client's initial window).
  * 0 errors, 0 failed, every status 2xx, and h2load's DATA bytes equal to what the backend
  * sent. Afterwards the proxy's file descriptors and sockets come back to their baseline,
- * and it logged no error.
+ * and it logged no error. Then uploads: 2,000 (10,000) POSTs of a 150 KB body each, in
+ * DATA frames under the proxy's flow control; every body reaches the backend byte-exact.
  *
  * It is here rather than only in the main suite because 20,000 requests took 8 to 12 s
  * in process on the 2 shared cores, and because this suite watches the process's memory
@@ -32,6 +33,8 @@ const haveH2load = spawnSync(H2LOAD, ['--version']).status === 0;
 if (!haveH2load) console.warn(`reliability/h2load: SKIPPED, ${H2LOAD} is absent (apt-get install nghttp2-client)`);
 
 const N = pick(20_000, 100_000);
+const UPLOADS = pick(2_000, 10_000);
+const UPLOAD = crypto.randomBytes(150_000);
 const SMALL = crypto.randomBytes(1024);
 const LARGE = crypto.randomBytes(64 * 1024);
 
@@ -59,14 +62,26 @@ function numbers(out: string) {
   };
 }
 
+async function tlsFiles(): Promise<{ cert: string; key: string; dir: string }> {
+  const ca = await makeCA();
+  const cert = await makeCert({ ca, names: ['load.example.com'] });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-rel-h2load-'));
+  fs.writeFileSync(path.join(dir, 'c.pem'), cert.chain ?? cert.cert);
+  fs.writeFileSync(path.join(dir, 'c.key'), cert.key);
+  return { cert: path.join(dir, 'c.pem'), key: path.join(dir, 'c.key'), dir };
+}
+
 describe('h2load through a TLS listener of the built binary', () => {
   let proxy: ProxyProcess | null = null;
   let backend: http.Server | null = null;
-  afterAll(async () => {
+  const stopAll = async () => {
     await proxy?.stop();
     backend?.closeAllConnections();
     await new Promise((r) => backend ? backend.close(r) : r(null));
-  });
+    proxy = null;
+    backend = null;
+  };
+  afterAll(stopAll);
 
   it.skipIf(!haveH2load)(`${N} requests, 10 connections x 10 streams: 0 errors, all 2xx, byte counts equal, descriptors back to baseline`, async () => {
     let served = 0, sentBytes = 0;
@@ -81,13 +96,9 @@ describe('h2load through a TLS listener of the built binary', () => {
     await new Promise<void>((r) => backend!.listen(0, '127.0.0.1', r));
     const bport = (backend.address() as AddressInfo).port;
 
-    const ca = await makeCA();
-    const cert = await makeCert({ ca, names: ['load.example.com'] });
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-rel-h2load-'));
-    fs.writeFileSync(path.join(dir, 'c.pem'), cert.chain ?? cert.cert);
-    fs.writeFileSync(path.join(dir, 'c.key'), cert.key);
+    const t = await tlsFiles();
     proxy = await spawnProxy(`listen = { { address = "127.0.0.1:0", tls = true } }
-tls = { certificates = { { cert = "${path.join(dir, 'c.pem')}", key = "${path.join(dir, 'c.key')}" } }, default = "load.example.com" }
+tls = { certificates = { { cert = "${t.cert}", key = "${t.key}" } }, default = "load.example.com" }
 backends = { { name = "app", url = "http://127.0.0.1:${bport}" } }
 timeouts = { backend_idle = 1 }
 log = { access = true }
@@ -131,5 +142,44 @@ end
     await expect.poll(() => proxy!.accessLines, { timeout: 5000 }).toBe(N + 200);
     expect(proxy.logs.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
     expect(proxy.exited).toBeNull();
+    await stopAll();
+  }, 10 * 60_000);
+
+  it.skipIf(!haveH2load)(`${UPLOADS} uploads of 150 KB, 10 connections x 10 streams: every body byte-exact at the backend`, async () => {
+    const want = crypto.createHash('sha256').update(UPLOAD).digest('hex');
+    const problems: string[] = [];
+    let received = 0;
+    backend = http.createServer((req, res) => {
+      const h = crypto.createHash('sha256');
+      let n = 0;
+      req.on('data', (d: Buffer) => { n += d.length; h.update(d); });
+      req.on('end', () => {
+        received++;
+        if (n !== UPLOAD.length || h.digest('hex') !== want) problems.push(`${req.method} ${req.url}: ${n} bytes${n === UPLOAD.length ? ', other bytes' : ''}`);
+        res.writeHead(200, { 'content-length': 2 });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => backend!.listen(0, '127.0.0.1', r));
+    const t = await tlsFiles();
+    fs.writeFileSync(path.join(t.dir, 'body'), UPLOAD);
+    proxy = await spawnProxy(`listen = { { address = "127.0.0.1:0", tls = true } }
+tls = { certificates = { { cert = "${t.cert}", key = "${t.key}" } }, default = "load.example.com" }
+backends = { { name = "app", url = "http://127.0.0.1:${(backend.address() as AddressInfo).port}" } }
+log = { access = false }
+function route() return "app" end
+`);
+    const out = await h2load(['-n', String(UPLOADS), '-c', '10', '-m', '10', '-t', '1', '-d', path.join(t.dir, 'body'), `--connect-to=127.0.0.1:${proxy.port}`, `https://load.example.com:${proxy.port}/upload`]);
+    const r = numbers(out);
+    figure(S, 'uploads of 150 KB', UPLOADS);
+    figure(S, 'upload rate (information only)', Math.round(r.rps), 'req/s');
+    expect(r.protocol, out).toBe('h2');
+    atMost(S, 'uploads failed + errored + timed out', r.requests.failed + r.requests.errored + r.requests.timeout, 0);
+    expect(r.requests, out).toEqual({ total: UPLOADS, done: UPLOADS, succeeded: UPLOADS, failed: 0, errored: 0, timeout: 0 });
+    expect(r.status, out).toEqual({ s2xx: UPLOADS, s3xx: 0, s4xx: 0, s5xx: 0 });
+    expect(received).toBe(UPLOADS);
+    atMost(S, 'upload bodies not byte-exact at the backend', problems.length, 0);
+    expect(problems.slice(0, 5)).toEqual([]);
+    expect(proxy.logs.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
   }, 10 * 60_000);
 });
