@@ -13,8 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { makeCA, makeCert } from '../../src/tls/self-signed.js';
 
-export const PEBBLE = '/usr/bin/pebble';
-export const CHALLTESTSRV = '/usr/bin/pebble-challtestsrv';
+export const PEBBLE = 'pebble';
+export const CHALLTESTSRV = 'pebble-challtestsrv';
 
 /** why the ACME tests skip, or null when pebble is installed */
 export function pebbleMissing(): string | null {
