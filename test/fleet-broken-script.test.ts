@@ -5,6 +5,7 @@
  * version.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -77,5 +78,30 @@ describe.skipIf(etcdMissing)('a broken script written into etcd', () => {
     expect(st.code).toBe(1);
     expect(st.out).toContain('every instance (3) serves the same version, but not the one etcd holds');
     expect(st.out).toMatch(/i1 .* LPX_CONFIG_SYNTAX .*config\.lua:7:/);
+  });
+
+  it('refuses a backend list that is not JSON, and push --backends repairs it', async () => {
+    // the good script back first
+    const dir = scriptDir({ 'config.lua': `${luaBackends(bs)}function route(h, p) return proxy.hash(h) end\n` });
+    expect((await cli('push', path.join(dir, 'config.lua'), '--etcd', etcd.url, '--etcd-prefix', prefix)).code).toBe(0);
+    const good = fleet[0].live;
+    const refusedBefore = fleet.map((f) => f.running.reloader.counts.refused);
+    const client = new Etcd3({ hosts: etcd.url });
+    try {
+      await client.put(`${prefix}backends`).value('[{ "name": "a", "url": ');
+    } finally {
+      client.close();
+    }
+    await until(() => fleet.every((f, i) => f.running.reloader.counts.refused > refusedBefore[i]), 3000, 'every instance to refuse the backend list');
+    for (const f of fleet) {
+      expect(f.running.reloader.last!.error).toMatch(/^\/broken\/backends: expected a JSON list like .*got text that is not JSON/);
+      expect(f.live.hash).toBe(good.hash);
+    }
+    const list = path.join(scriptDir({}), 'backends.json');
+    fs.writeFileSync(list, JSON.stringify(bs.map((b) => ({ name: b.name, url: b.url }))));
+    const repaired = await cli('push', '--backends', list, '--etcd', etcd.url, '--etcd-prefix', prefix);
+    expect(repaired.code).toBe(0);
+    const rev = Number(/published revision (\d+)/.exec(repaired.out)![1]);
+    await until(() => fleet.every((f) => f.live.revision === rev), 3000, 'the repaired list on every instance');
   });
 });

@@ -143,7 +143,13 @@ export async function planBackends(client: Etcd3, prefix: string, text: string, 
     throw new LpxError('LPX_FLEET_PUSH_REFUSED', `${from}: expected a JSON list like [{ "name": "app1", "url": "http://10.0.0.5:8000", "weight": 1 }], got text that is not JSON: ${(e as Error).message}`);
   }
   const { entries, revision } = await readPublished(client, prefix);
-  const current = entries.length ? versionOf(entries, prefix) : null;
+  // a backend list in etcd that is not JSON (written around push) is what this push repairs: compare without it
+  let current: Version | null;
+  try {
+    current = entries.length ? versionOf(entries, prefix) : null;
+  } catch {
+    current = versionOf(entries.filter((e) => e.key !== BACKENDS_KEY), prefix);
+  }
   if (!current || !current.files.has(SCRIPT_KEY)) throw new LpxError('LPX_FLEET_PUSH_REFUSED', `etcd holds no script at ${prefix}${SCRIPT_KEY}: push the script first (luaproxy push config.lua --etcd URL), then its backend list`);
   const body = Buffer.from(JSON.stringify(list, null, 1));
   const candidate: Version = { ...current, backends: list, backendsText: body.toString('utf8') };
