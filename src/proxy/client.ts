@@ -132,8 +132,8 @@ export function writeChunk(s: Socket, b: Buffer, start: number, end: number): bo
   return ok;
 }
 
-/** pieces up to this size are copied, not lent, when written to a TLS client (see ClientConn.out) */
-const TLS_COPY_MAX = 8 * 1024;
+/** pieces up to this size are copied, not lent, when written to a TLS client or an HTTP/2 stream (see ClientConn.out) */
+export const TLS_COPY_MAX = 8 * 1024;
 
 /** the moment (performance.now) `seconds` from now, or 0, meaning none, for 0 seconds */
 export function deadlineIn(seconds: number): number {

@@ -26,7 +26,7 @@ import type { Settings } from '../config/defaults.js';
 import type { Arrival } from '../routing/call.js';
 import type { Exchange } from './exchange.js';
 import { F_NONE, F_LENGTH, F_CHUNKED, F_CLOSE } from './headers.js';
-import { part, deadlineIn, type Downstream, type BodySink, type Responder } from './client.js';
+import { part, deadlineIn, TLS_COPY_MAX, type Downstream, type BodySink, type Responder } from './client.js';
 import { errorInfo, clientCode, type ErrorCode } from '../core/errors.js';
 import { errorBody } from './respond.js';
 
@@ -367,6 +367,10 @@ export class H2Stream implements Downstream {
   }
 
   write(b: Buffer, start: number, end: number): boolean {
+    // a stream holds what it is given until nghttp2 has sent it, so a slice would keep the
+    // backend's 64 KiB read buffer lent after every response: small pieces are copied, as
+    // ClientConn.out does over TLS (test/h2-small-response-keeps-read-buffer.test.ts)
+    if (end - start <= TLS_COPY_MAX) return this.stream.write(Buffer.from(b.subarray(start, end)));
     this.sliced = true;
     return this.stream.write(part(b, start, end));
   }
