@@ -73,20 +73,27 @@ export async function startFleet(o: FleetOptions): Promise<FleetInstance> {
   let live: Version;
   let fromCache = false;
   const reached = await source.read(o.connectTimeoutMs ?? 3000);
+  let fromEtcd: Version | null = null;
+  let unreadable: LpxError | null = null; // etcd's backend list is not JSON
   if (reached && source.hasScript) {
-    live = source.current();
+    try { fromEtcd = source.current(); } catch (e) { unreadable = e as LpxError; }
+  }
+  if (fromEtcd) {
+    live = fromEtcd;
   } else {
     const cached = readCache(dir, o.prefix);
     if (!cached) {
-      await client.close();
+      client.close();
+      if (unreadable) throw unreadable;
       throw new LpxError('LPX_FLEET_NO_VERSION', reached
         ? `${where} holds no script at ${o.prefix}config.lua, and ${dir} holds no cached version; publish one first: luaproxy push config.lua --etcd ${o.hosts.join(',')}`
         : `${where} is unreachable, and ${dir} holds no cached version to start from; start etcd (or check --etcd and the LUAPROXY_ETCD_* variables) and try again`);
     }
     live = cached.version;
     fromCache = true;
+    const why = unreadable ? `etcd's version is refused: ${unreadable.message}` : reached ? `${where} holds no script at ${o.prefix}config.lua` : `${where} is unreachable`;
     log.error({ cache: dir, revision: live.revision, hash: live.hash, saved_at: cached.savedAt },
-      `STARTING FROM THE LOCAL CACHE: ${reached ? `${where} holds no script at ${o.prefix}config.lua` : `${where} is unreachable`}; serving the cached version (revision ${live.revision}, hash ${live.hash}, saved ${cached.savedAt}) until etcd answers`);
+      `STARTING FROM THE LOCAL CACHE: ${why}; serving the cached version (revision ${live.revision}, hash ${live.hash}, saved ${cached.savedAt}) until etcd answers`);
   }
 
   // what the next load takes: a pinned version (starting from the cache), else etcd's newest once read, else the live one
@@ -109,7 +116,7 @@ export async function startFleet(o: FleetOptions): Promise<FleetInstance> {
 
   const startedAt = new Date().toISOString();
   let liveSince = startedAt;
-  let lastRefusal: InstanceEntry['last_refusal'] = null;
+  let lastRefusal: InstanceEntry['last_refusal'] = unreadable ? { revision: source.revision, hash: null, at: startedAt, code: unreadable.code, error: unreadable.message } : null;
   let registration: Registration | null = null;
   let id = o.id ?? '';
   let running!: Running;
