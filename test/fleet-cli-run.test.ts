@@ -60,7 +60,7 @@ describe.skipIf(etcdMissing)('luaproxy run --etcd, the binary', () => {
     expect(after.out).toContain('(no instance registered)');
   });
 
-  it('refuses a script or --workers with --etcd (exit 2)', async () => {
+  it('refuses a script or --workers with --etcd (exit 2), and names an unreadable --etcd-ca', async () => {
     const withScript = await run(['run', 'config.lua', '--etcd', etcd.url]);
     expect(withScript.code).toBe(2);
     expect(withScript.stderr).toContain('run --etcd takes no script (config.lua)');
@@ -70,5 +70,9 @@ describe.skipIf(etcdMissing)('luaproxy run --etcd, the binary', () => {
     const bad = await run(['run', '--etcd', 'localhost:2379']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--etcd: expected a URL like http://127.0.0.1:2379, got "localhost:2379"');
+    // credentials and TLS come from flags (or LUAPROXY_ETCD_*), never from the script
+    const ca = await run(['status', '--etcd', etcd.url, '--etcd-ca', '/nonexistent/ca.pem']);
+    expect(ca.code).toBe(1);
+    expect(ca.stderr).toContain('/nonexistent/ca.pem (--etcd-ca or LUAPROXY_ETCD_CA): cannot read the file');
   });
 });

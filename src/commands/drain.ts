@@ -7,13 +7,13 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { LpxError } from '../core/errors.js';
-import { connect, etcdError, parseEndpoints } from '../fleet/client.js';
+import { addEtcdFlags, connect, etcdEnv, etcdError, parseEndpoints, type EtcdFlags } from '../fleet/client.js';
 import { DRAIN_DIR, normalizePrefix } from '../fleet/version.js';
 
 export function registerDrain(program: Command): void {
   for (const verb of ['drain', 'enable'] as const) {
-    program
-      .command(verb)
+    addEtcdFlags(program
+      .command(verb))
       .description(verb === 'drain'
         ? 'stop sending new requests to a backend on every instance of a fleet (etcd key <prefix>drain/NAME)'
         : 'undo drain: every instance of the fleet sends requests to the backend again')
@@ -21,11 +21,11 @@ export function registerDrain(program: Command): void {
       .requiredOption('--etcd <urls>', 'etcd endpoints, comma-separated (one proxy without etcd: POST /backends/NAME/' + verb + ' on its admin API)')
       .option('--etcd-prefix <prefix>', 'the fleet\'s key prefix', '/luaproxy/')
       .addHelpText('after', `\nExamples:\n  $ luaproxy ${verb} app2 --etcd http://127.0.0.1:2379`)
-      .action(async (name: string, o: { etcd: string; etcdPrefix?: string }) => {
+      .action(async (name: string, o: EtcdFlags & { etcd: string; etcdPrefix?: string }) => {
         if (!/^[^\s/]+$/.test(name)) throw new LpxError('LPX_CLI_USAGE', `${verb}: expected a backend name without spaces or "/", got ${JSON.stringify(name)}`);
         const hosts = parseEndpoints(o.etcd);
         const prefix = normalizePrefix(o.etcdPrefix);
-        const client = await connect(hosts);
+        const client = await connect(hosts, 5000, etcdEnv(o));
         const key = `${prefix}${DRAIN_DIR}${name}`;
         try {
           if (verb === 'drain') {

@@ -8,15 +8,15 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { LpxError } from '../core/errors.js';
 import { displayPath } from '../core/display-path.js';
-import { connect, etcdError, parseEndpoints } from '../fleet/client.js';
+import { addEtcdFlags, connect, etcdEnv, etcdError, parseEndpoints, type EtcdFlags } from '../fleet/client.js';
 import { commitPlan, planBackends, planScript, SAMPLE_HOSTS, type Plan } from '../fleet/publish.js';
 import { normalizePrefix } from '../fleet/version.js';
 
-interface PushOptions { etcd?: string; etcdPrefix?: string; backends?: string; force?: boolean }
+interface PushOptions extends EtcdFlags { etcd?: string; etcdPrefix?: string; backends?: string; force?: boolean }
 
 export function registerPush(program: Command): void {
-  program
-    .command('push')
+  addEtcdFlags(program
+    .command('push'))
     .description('publish a script (with its modules) or a backend list to a fleet in etcd, after check, its own tests and the guard')
     .argument('[config]', 'the script to publish, e.g. config.lua')
     .requiredOption('--etcd <urls>', 'etcd endpoints, comma-separated, e.g. http://127.0.0.1:2379')
@@ -28,7 +28,7 @@ export function registerPush(program: Command): void {
       if ((file === undefined) === (o.backends === undefined)) throw new LpxError('LPX_CLI_USAGE', 'say what to push: a script (luaproxy push config.lua --etcd URL) or a backend list (luaproxy push --backends backends.json --etcd URL), one at a time');
       const hosts = parseEndpoints(o.etcd!);
       const prefix = normalizePrefix(o.etcdPrefix);
-      const client = await connect(hosts);
+      const client = await connect(hosts, 5000, etcdEnv(o));
       try {
         let plan: Plan;
         try {

@@ -7,14 +7,14 @@ import { start } from '../app.js';
 import { installProcessHandlers } from '../wiring.js';
 import { runPrimary, parseWorkers } from '../cluster/primary.js';
 import { runWorker } from '../cluster/worker.js';
-import { parseEndpoints } from '../fleet/client.js';
+import { addEtcdFlags, etcdEnv, parseEndpoints, type EtcdFlags } from '../fleet/client.js';
 import { normalizePrefix } from '../fleet/version.js';
 import { defaultCacheDir } from '../fleet/cache.js';
 import { LpxError } from '../core/errors.js';
 
 export function registerRun(program: Command): void {
-  program
-    .command('run')
+  addEtcdFlags(program
+    .command('run'))
     .description('serve traffic with a Lua config script (reloads on save and on SIGHUP)')
     .argument('[config]', 'the script, e.g. config.lua (none with --etcd: the script comes from etcd)')
     .option('--pretty', 'human-readable logs (the default when stdout is a terminal)')
@@ -29,7 +29,7 @@ export function registerRun(program: Command): void {
     .option('--cache <dir>', 'with --etcd: where the last good version is kept, to start from when etcd is unreachable (default ~/.cache/luaproxy/<prefix>)')
     .option('--id <name>', 'with --etcd: this instance\'s name in the fleet view (default hostname/listen address)')
     .addHelpText('after', '\nExamples:\n  $ luaproxy run config.lua --pretty\n  $ luaproxy run config.lua --workers auto               # one worker per core, one port\n  $ luaproxy run --admin 127.0.0.1:9901 config.lua     # then: curl http://127.0.0.1:9901/metrics\n  $ luaproxy run --etcd http://127.0.0.1:2379 --listen 0.0.0.0:8080 --admin 127.0.0.1:9901   # one instance of a fleet')
-    .action(async (file: string | undefined, o: { pretty?: boolean; json?: boolean; logLevel?: string; watch: boolean; admin?: string; workers?: string; listen?: string; etcd?: string; etcdPrefix?: string; cache?: string; id?: string }) => {
+    .action(async (file: string | undefined, o: { pretty?: boolean; json?: boolean; logLevel?: string; watch: boolean; admin?: string; workers?: string; listen?: string; etcd?: string; etcdPrefix?: string; cache?: string; id?: string } & EtcdFlags) => {
       if (o.etcd !== undefined) {
         if (file !== undefined) throw new LpxError('LPX_CLI_USAGE', `run --etcd takes no script (${file}): the script is <prefix>config.lua in etcd; publish it with luaproxy push ${file} --etcd ${o.etcd}`);
         if (o.workers !== undefined && o.workers !== '1') throw new LpxError('LPX_CLI_USAGE', '--etcd with --workers is not supported yet: run one instance per core (each with its own --listen, or SO_REUSEPORT behind an L4 balancer)');
@@ -40,7 +40,7 @@ export function registerRun(program: Command): void {
         // etcd3 (and gRPC) load only for a fleet instance
         const { startFleet } = await import('../fleet/instance.js');
         await startFleet({
-          hosts, prefix, cache: o.cache ?? defaultCacheDir(prefix), log, id: o.id, listen: o.listen,
+          hosts, prefix, cache: o.cache ?? defaultCacheDir(prefix), log, id: o.id, listen: o.listen, env: etcdEnv(o),
           admin: o.admin ?? null, adminToken: process.env.LUAPROXY_ADMIN_TOKEN || null,
           signals: true, watchdog: true, followLogLevel: !o.logLevel,
         });

@@ -1,15 +1,38 @@
 /**
  * The etcd client of a fleet command (run, push, status, drain): etcd3 (gRPC, watches,
- * leases, transactions) on the endpoints of --etcd. Credentials and TLS come from the
- * environment, never from the script, so a script pushed to the fleet cannot carry them:
+ * leases, transactions) on the endpoints of --etcd. Credentials and TLS come from flags or
+ * the environment, never from the script, so a script pushed to the fleet cannot carry
+ * them (a password only from the environment: a command line is visible to every user):
  *
- *   LUAPROXY_ETCD_USERNAME, LUAPROXY_ETCD_PASSWORD   etcd user (password auth)
- *   LUAPROXY_ETCD_CA                                 PEM file of the CA etcd's certificate chains to (https:// endpoints)
- *   LUAPROXY_ETCD_CERT, LUAPROXY_ETCD_KEY            PEM files of a client certificate (mutual TLS)
+ *   --etcd-user,  LUAPROXY_ETCD_USERNAME; LUAPROXY_ETCD_PASSWORD   etcd user (password auth)
+ *   --etcd-ca,    LUAPROXY_ETCD_CA      PEM file of the CA etcd's certificate chains to (https:// endpoints)
+ *   --etcd-cert, --etcd-key, LUAPROXY_ETCD_CERT, LUAPROXY_ETCD_KEY   PEM files of a client certificate (mutual TLS)
  */
 import fs from 'node:fs';
 import type { Etcd3, IOptions } from 'etcd3';
+import type { Command } from 'commander';
 import { LpxError } from '../core/errors.js';
+
+/** the credential flags every fleet command takes */
+export interface EtcdFlags { etcdUser?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string }
+
+export function addEtcdFlags(cmd: Command): Command {
+  return cmd
+    .option('--etcd-user <name>', 'etcd user for password auth (password from LUAPROXY_ETCD_PASSWORD; default LUAPROXY_ETCD_USERNAME)')
+    .option('--etcd-ca <file>', 'PEM file of the CA of etcd\'s certificate, for https:// endpoints (default LUAPROXY_ETCD_CA)')
+    .option('--etcd-cert <file>', 'PEM client certificate for etcd (default LUAPROXY_ETCD_CERT)')
+    .option('--etcd-key <file>', 'PEM key of that certificate (default LUAPROXY_ETCD_KEY)');
+}
+
+/** the environment with the credential flags given on the command line in its place */
+export function etcdEnv(o: EtcdFlags, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out = { ...env };
+  if (o.etcdUser !== undefined) out.LUAPROXY_ETCD_USERNAME = o.etcdUser;
+  if (o.etcdCa !== undefined) out.LUAPROXY_ETCD_CA = o.etcdCa;
+  if (o.etcdCert !== undefined) out.LUAPROXY_ETCD_CERT = o.etcdCert;
+  if (o.etcdKey !== undefined) out.LUAPROXY_ETCD_KEY = o.etcdKey;
+  return out;
+}
 
 export interface EtcdTarget {
   /** endpoints, e.g. ["http://127.0.0.1:2379"] */
@@ -41,7 +64,7 @@ export async function connect(hosts: string[], callTimeoutMs = 5000, env: NodeJS
     try {
       return fs.readFileSync(f);
     } catch (e) {
-      throw new LpxError('LPX_FLEET_ETCD', `${name}=${f}: cannot read the file: ${(e as Error).message}`, { cause: e });
+      throw new LpxError('LPX_FLEET_ETCD', `${f} (${name.replace('LUAPROXY_ETCD_', '--etcd-').toLowerCase()} or ${name}): cannot read the file: ${(e as Error).message}`, { cause: e });
     }
   };
   const ca = file('LUAPROXY_ETCD_CA');

@@ -50,6 +50,8 @@ export interface FleetOptions {
   followLogLevel?: boolean;
   /** how long to wait for etcd at start before starting from the cache (default 3000 ms) */
   connectTimeoutMs?: number;
+  /** where the LUAPROXY_ETCD_* credentials are read (default process.env; the CLI puts --etcd-* flags in it) */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface FleetInstance {
@@ -63,7 +65,7 @@ export interface FleetInstance {
 
 export async function startFleet(o: FleetOptions): Promise<FleetInstance> {
   const log = o.log.child({ fleet: o.prefix });
-  const client: Etcd3 = await connect(o.hosts);
+  const client: Etcd3 = await connect(o.hosts, 5000, o.env);
   const source = new FleetSource(client, o.prefix, log);
   fs.mkdirSync(o.cache, { recursive: true });
   const dir = fs.realpathSync(o.cache);
