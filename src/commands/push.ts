@@ -1,11 +1,14 @@
 /**
  * `luaproxy push config.lua --etcd URL` and `luaproxy push --backends backends.json
  * --etcd URL`: publish a script (with its modules) or a backend list to a fleet, after the
- * checks every instance will run (src/fleet/publish.ts), in one transaction guarded by the
+ * checks every instance will run (src/fleet/publish.ts) and, for a script, its test files
+ * (config_test.lua, as `luaproxy test` runs them), in one transaction guarded by the
  * revision read. Exits 1 when refused or when another push won the race.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { testCommand } from './test.js';
 import { LpxError } from '../core/errors.js';
 import { displayPath } from '../core/display-path.js';
 import { addEtcdFlags, connect, etcdEnv, etcdError, parseEndpoints, type EtcdFlags } from '../fleet/client.js';
@@ -37,6 +40,7 @@ export function registerPush(program: Command): void {
             try { text = fs.readFileSync(o.backends, 'utf8'); } catch (e) { throw new LpxError('LPX_CLI_USAGE', `${o.backends}: cannot read the backend list: ${(e as Error).message}`); }
             plan = await planBackends(client, prefix, text, displayPath(o.backends), { force: o.force });
           } else {
+            runTestFiles(file!);
             plan = await planScript(client, prefix, file!, { force: o.force });
           }
         } catch (e) {
@@ -59,6 +63,22 @@ export function registerPush(program: Command): void {
         client.close();
       }
     });
+}
+
+/**
+ * The script's test files beside it (config_test.lua, config.test.lua, config_spec.lua), run
+ * as `luaproxy test` runs them; a failure refuses the push (its report on stderr).
+ */
+function runTestFiles(file: string): void {
+  const base = path.basename(file, '.lua');
+  const files = ['_test.lua', '.test.lua', '_spec.lua'].map((x) => path.join(path.dirname(file), base + x)).filter((f) => fs.existsSync(f));
+  if (files.length === 0) return;
+  const { code, output, result } = testCommand(files);
+  if (code !== 0) {
+    process.stderr.write(output);
+    throw new LpxError('LPX_FLEET_PUSH_REFUSED', `${result.failed} of ${result.passed + result.failed} tests in ${files.map(displayPath).join(', ')} failed; nothing was published`);
+  }
+  process.stderr.write(`${result.passed} tests in ${files.map(displayPath).join(', ')} passed\n`);
 }
 
 function pct(x: number): string {
