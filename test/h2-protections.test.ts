@@ -13,7 +13,7 @@ import { startBackend, type TestBackend } from './helpers/backend.js';
 import { tlsFiles, h2Connect, h2Request, type TlsFiles } from './helpers/h2.js';
 import {
   connectRaw, frame, getBlock, literal, literalIndexed, indexed, settingsPayload, errorCode,
-  T_DATA, T_HEADERS, T_RST_STREAM, T_CONTINUATION, T_WINDOW_UPDATE, T_GOAWAY, END_STREAM, END_HEADERS,
+  T_DATA, T_HEADERS, T_RST_STREAM, T_CONTINUATION, T_WINDOW_UPDATE, T_GOAWAY, T_SETTINGS, END_STREAM, END_HEADERS, ACK,
 } from './helpers/h2-frames.js';
 
 const NAME = 'h2.example.com';
@@ -168,7 +168,9 @@ function route(host, path) return "app" end
     async function overrun(port: number): Promise<{ rst: number | null; status: string | null }> {
       const raw = await connectRaw(port, NAME, t.ca);
       try {
-        await new Promise((r) => setTimeout(r, 100)); // the server's SETTINGS have arrived and been acknowledged
+        // the server's window applies once its SETTINGS are acknowledged: the helper ACKs them
+        // as they arrive, and that ACK goes out before the frames below, on the same connection
+        for (let i = 0; i < 300 && !raw.frames.some((f) => f.type === T_SETTINGS && (f.flags & ACK) === 0); i++) await new Promise((r) => setTimeout(r, 10));
         const block = Buffer.concat([literal(':method', 'POST'), literal(':scheme', 'https'), literal(':authority', NAME), literal(':path', '/upload'), literal('content-length', '40000')]);
         const data: Buffer[] = [frame(T_HEADERS, END_HEADERS, 1, block)];
         for (let i = 0; i < 4; i++) data.push(frame(T_DATA, i === 3 ? END_STREAM : 0, 1, Buffer.alloc(10_000, 97)));
