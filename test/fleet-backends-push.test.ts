@@ -9,26 +9,19 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { startEtcd, etcdMissing, type TestEtcd } from './helpers/etcd.js';
-import { startBackend, type TestBackend } from './helpers/backend.js';
+import { etcdMissing, type TestEtcd } from './helpers/etcd.js';
+import type { TestBackend } from './helpers/backend.js';
 import { luaBackends } from './helpers/proxy.js';
 import { ask } from './helpers/reload.js';
-import { scriptDir, startInstance, cli, routeHosts, until, type TestInstance } from './helpers/fleet.js';
+import { scriptDir, startInstance, cli, routeHosts, until, fleetSetup, fleetTeardown, type TestInstance } from './helpers/fleet.js';
 
 describe.skipIf(etcdMissing)('a pushed backend list', () => {
   let etcd: TestEtcd;
   let bs: TestBackend[] = [];
   let fleet: TestInstance[] = [];
   const prefix = '/backends/';
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    bs = await Promise.all(['b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'b8'].map((n) => startBackend(n)));
-  });
-  afterAll(async () => {
-    await Promise.all(fleet.map((f) => f.stop(1000)));
-    await etcd?.stop();
-    await Promise.all(bs.map((b) => b.close()));
-  });
+  beforeAll(async () => ({ etcd, bs } = await fleetSetup(['b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'b8'])));
+  afterAll(() => fleetTeardown(etcd, bs, fleet));
 
   it('goes from 4 to 8 backends on all three instances under keep-alive load with 0 failures, moving about half the hosts', async () => {
     const dir = scriptDir({ 'config.lua': `${luaBackends(bs.slice(0, 4))}function route(h, p) return proxy.hash(h) end\n` });

@@ -6,39 +6,21 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { startEtcd, etcdMissing, type TestEtcd } from './helpers/etcd.js';
-import { startBackend, type TestBackend } from './helpers/backend.js';
+import { etcdMissing, type TestEtcd } from './helpers/etcd.js';
+import type { TestBackend } from './helpers/backend.js';
 import { luaBackends } from './helpers/proxy.js';
 import { ask } from './helpers/reload.js';
-import { scriptDir, startInstance, cli, until, type TestInstance } from './helpers/fleet.js';
-
-function get(port: number, p: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}
+import { scriptDir, startInstance, cli, until, getBody as get, fleetSetup, fleetTeardown, type TestInstance } from './helpers/fleet.js';
 
 describe.skipIf(etcdMissing)('a broken script written into etcd', () => {
   let etcd: TestEtcd;
   let bs: TestBackend[] = [];
   let fleet: TestInstance[] = [];
   const prefix = '/broken/';
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    bs = await Promise.all(['a', 'b'].map((n) => startBackend(n)));
-  });
-  afterAll(async () => {
-    await Promise.all(fleet.map((f) => f.stop(1000)));
-    await etcd?.stop();
-    await Promise.all(bs.map((b) => b.close()));
-  });
+  beforeAll(async () => ({ etcd, bs } = await fleetSetup(['a', 'b'])));
+  afterAll(() => fleetTeardown(etcd, bs, fleet));
 
   it('is refused by every instance; all keep serving, and luaproxy status shows the refusal', async () => {
     const dir = scriptDir({ 'config.lua': `${luaBackends(bs)}function route(h, p) return proxy.hash(h) end\n` });

@@ -6,26 +6,19 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { startEtcd, etcdMissing, type TestEtcd } from './helpers/etcd.js';
-import { startBackend, type TestBackend } from './helpers/backend.js';
+import { etcdMissing, type TestEtcd } from './helpers/etcd.js';
+import type { TestBackend } from './helpers/backend.js';
 import { luaBackends } from './helpers/proxy.js';
 import { ask } from './helpers/reload.js';
-import { scriptDir, startInstance, cli, until, type TestInstance } from './helpers/fleet.js';
+import { scriptDir, startInstance, cli, until, fleetSetup, fleetTeardown, type TestInstance } from './helpers/fleet.js';
 
 describe.skipIf(etcdMissing)('a burst of changes in etcd', () => {
   let etcd: TestEtcd;
   let bs: TestBackend[] = [];
   let fleet: TestInstance[] = [];
   const prefix = '/burst/';
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    bs = await Promise.all(['a', 'b'].map((n) => startBackend(n)));
-  });
-  afterAll(async () => {
-    await Promise.all(fleet.map((f) => f.stop(1000)));
-    await etcd?.stop();
-    await Promise.all(bs.map((b) => b.close()));
-  });
+  beforeAll(async () => ({ etcd, bs } = await fleetSetup(['a', 'b'])));
+  afterAll(() => fleetTeardown(etcd, bs, fleet));
 
   it('is coalesced, and the newest version wins on every instance', async () => {
     const script = (n: number) => `${luaBackends(bs)}function route(h, p) if p == "/v" then return { status = 200, body = "${n}" } end return proxy.hash(h) end\n`;

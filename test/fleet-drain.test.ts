@@ -4,26 +4,19 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import path from 'node:path';
-import { startEtcd, etcdMissing, type TestEtcd } from './helpers/etcd.js';
-import { startBackend, type TestBackend } from './helpers/backend.js';
+import { etcdMissing, type TestEtcd } from './helpers/etcd.js';
+import type { TestBackend } from './helpers/backend.js';
 import { luaBackends } from './helpers/proxy.js';
 import { ask } from './helpers/reload.js';
-import { scriptDir, startInstance, cli, until, type TestInstance } from './helpers/fleet.js';
+import { scriptDir, startInstance, cli, until, fleetSetup, fleetTeardown, type TestInstance } from './helpers/fleet.js';
 
 describe.skipIf(etcdMissing)('a fleet-wide drain', () => {
   let etcd: TestEtcd;
   let bs: TestBackend[] = [];
   let fleet: TestInstance[] = [];
   const prefix = '/drain/';
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    bs = await Promise.all(['a', 'b', 'c'].map((n) => startBackend(n)));
-  });
-  afterAll(async () => {
-    await Promise.all(fleet.map((f) => f.stop(1000)));
-    await etcd?.stop();
-    await Promise.all(bs.map((b) => b.close()));
-  });
+  beforeAll(async () => ({ etcd, bs } = await fleetSetup(['a', 'b', 'c'])));
+  afterAll(() => fleetTeardown(etcd, bs, fleet));
 
   it('reaches all three instances, and enable undoes it', async () => {
     const dir = scriptDir({ 'config.lua': `${luaBackends(bs)}function route(h, p) return proxy.hash(h) end\n` });

@@ -6,39 +6,21 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { startEtcd, etcdMissing, type TestEtcd } from './helpers/etcd.js';
-import { startBackend, type TestBackend } from './helpers/backend.js';
+import { etcdMissing, type TestEtcd } from './helpers/etcd.js';
+import type { TestBackend } from './helpers/backend.js';
 import { luaBackends } from './helpers/proxy.js';
 import { ask } from './helpers/reload.js';
-import { scriptDir, startInstance, cli, routeHosts, until, type TestInstance } from './helpers/fleet.js';
-
-function get(port: number, p: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}
+import { scriptDir, startInstance, cli, routeHosts, until, getBody as get, fleetSetup, fleetTeardown, type TestInstance } from './helpers/fleet.js';
 
 describe.skipIf(etcdMissing)('etcd goes away and comes back', () => {
   let etcd: TestEtcd;
   let bs: TestBackend[] = [];
   let fleet: TestInstance[] = [];
   const prefix = '/outage/';
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    bs = await Promise.all(['a', 'b', 'c'].map((n) => startBackend(n)));
-  });
-  afterAll(async () => {
-    await Promise.all(fleet.map((f) => f.stop(1000)));
-    await etcd?.stop();
-    await Promise.all(bs.map((b) => b.close()));
-  });
+  beforeAll(async () => ({ etcd, bs } = await fleetSetup(['a', 'b', 'c'])));
+  afterAll(() => fleetTeardown(etcd, bs, fleet));
 
   it('serves on, restarts from the cache, and converges on a new push once etcd is back', async () => {
     const dir = scriptDir({ 'config.lua': `${luaBackends(bs)}function route(h, p) return proxy.hash(h) end\n` });

@@ -94,6 +94,13 @@ export interface Downstream {
   readonly socket: Socket;
 }
 
+/** the client left before the response to `x` was complete: its responder lets go, and the request is over (499) */
+export function clientLeft(x: Exchange, r: Responder | null, owner: { finish(x: Exchange): void }): void {
+  x.clientGone = true;
+  r?.clientGone();
+  owner.finish(x);
+}
+
 /** what a connection needs of the server */
 export interface ConnOwner {
   readonly settings: Settings;
@@ -550,12 +557,10 @@ export class ClientConn implements Downstream {
     this.owner.closed(this);
     const x = this.x;
     if (x !== null) {
-      this.x = null;
-      x.clientGone = true;
       const r = this.responder;
+      this.x = null;
       this.responder = null;
-      r?.clientGone();
-      this.owner.finish(x);
+      clientLeft(x, r, this.owner);
     }
     if (this.tunnel !== null) this.tunnel.destroy();
   }

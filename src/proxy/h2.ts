@@ -26,7 +26,7 @@ import type { Settings } from '../config/defaults.js';
 import type { Arrival } from '../routing/call.js';
 import type { Exchange } from './exchange.js';
 import { F_NONE, F_LENGTH, F_CHUNKED, F_CLOSE } from './headers.js';
-import { part, deadlineIn, TLS_COPY_MAX, type Downstream, type BodySink, type Responder } from './client.js';
+import { part, deadlineIn, clientLeft, TLS_COPY_MAX, type Downstream, type BodySink, type Responder } from './client.js';
 import { errorInfo, clientCode, type ErrorCode } from '../core/errors.js';
 import { errorBody } from './respond.js';
 
@@ -481,12 +481,10 @@ export class H2Stream implements Downstream {
     // the client cancelled a stream before its response was complete (RST_STREAM from its side)
     this.sess.streamClosed(this, x !== null && !this.resetHere);
     if (x !== null) {
-      this.x = null;
-      x.clientGone = true;
       const r = this.responder;
+      this.x = null;
       this.responder = null;
-      r?.clientGone();
-      this.sess.owner.finish(x);
+      clientLeft(x, r, this.sess.owner);
     }
   };
 }

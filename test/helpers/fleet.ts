@@ -4,6 +4,9 @@
  * process (its etcd calls are asynchronous, so in-process instances keep serving), and
  * the routing of many sample hosts through an instance's live config.
  */
+import http from 'node:http';
+import { startEtcd, type TestEtcd } from './etcd.js';
+import { startBackend, type TestBackend } from './backend.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -79,4 +82,29 @@ export async function until(pred: () => boolean | Promise<boolean>, ms: number, 
     if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** GET http://127.0.0.1:`port``p`, its body */
+export function getBody(port: number, p: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
+/** what most fleet tests start with: a real etcd and a backend per name */
+export async function fleetSetup(names: string[]): Promise<{ etcd: TestEtcd; bs: TestBackend[] }> {
+  const etcd = await startEtcd();
+  const bs = await Promise.all(names.map((n) => startBackend(n)));
+  return { etcd, bs };
+}
+
+/** stop the instances, then etcd, then the backends */
+export async function fleetTeardown(etcd: TestEtcd | undefined, bs: TestBackend[], fleet: Array<{ stop(ms: number): Promise<unknown> }>): Promise<void> {
+  await Promise.all(fleet.map((f) => f.stop(1000)));
+  await etcd?.stop();
+  await Promise.all(bs.map((b) => b.close()));
 }
