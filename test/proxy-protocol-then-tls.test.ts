@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import tls from 'node:tls';
+import http2 from 'node:http2';
 import { makeCA, makeCert } from '../src/tls/self-signed.js';
 import { startProxy, type TestProxy } from './helpers/proxy.js';
 import { encodeProxyV2 } from '../src/http1/proxy-protocol.js';
@@ -39,5 +40,22 @@ function route(host, path, req) return { status = 200, body = req.client .. " " 
     });
     expect(res).toMatch(/^HTTP\/1\.1 200/);
     expect(res.slice(res.indexOf('\r\n\r\n') + 4)).toBe('192.0.2.9 https a.example.com');
+
+    // the same over HTTP/2: the session keeps the address the PROXY header gave
+    const raw2 = net.connect(p.port, '127.0.0.1');
+    await new Promise((r) => raw2.once('connect', r));
+    raw2.cork();
+    raw2.write(encodeProxyV2({ family: 'tcp4', source: '192.0.2.77', sourcePort: 4001, dest: '192.0.2.1', destPort: 443 }));
+    const session = http2.connect('https://a.example.com', { createConnection: () => tls.connect({ socket: raw2, servername: 'a.example.com', ca: ca.cert, ALPNProtocols: ['h2'] }) });
+    process.nextTick(() => raw2.uncork());
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = session.request({ ':path': '/' });
+      let out = '';
+      req.on('data', (d) => { out += d; });
+      req.on('end', () => resolve(out));
+      req.on('error', reject);
+    });
+    session.close();
+    expect(body).toBe('192.0.2.77 https a.example.com');
   });
 });
