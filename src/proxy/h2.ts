@@ -65,7 +65,8 @@ export function sessionOptions(s: Settings): http2.ServerOptions {
       enablePush: false,
     },
     maxSessionMemory: h.session_memory,
-    // a header list of header_size bytes in fields of at least 2 bytes each
+    // every field counts 32 bytes toward the header list size besides its name and value
+    // (RFC 9113 6.5.2), so header_size / 32 fields fill the list however short they are
     maxHeaderListPairs: Math.max(32, Math.ceil(s.limits.header_size / 32)),
     maxSessionInvalidFrames: 100,
     maxSessionRejectedStreams: 100,
@@ -228,14 +229,14 @@ export function requestHead(raw: readonly string[], bodyFollows: boolean, maxSiz
   return head;
 }
 
-/** response headers a stream may not carry (RFC 9113 8.2.2), by kind: everything but these kinds is dropped */
+/**
+ * The response headers a stream carries, by the parser's kind: the connection-specific
+ * ones HTTP/2 forbids (RFC 9113 8.2.2: Connection, Keep-Alive, Proxy-Connection,
+ * Transfer-Encoding, Upgrade, TE, the header policy's hop-by-hop list) have kinds of
+ * their own, and everything of those kinds is dropped.
+ */
 function keepKind(kind: number): boolean {
   return kind === K_OTHER || kind === K_DATE || kind === K_HOST || kind === K_EXPECT || kind === K_X_FORWARDED_FOR || kind === K_X_FORWARDED_OTHER;
-}
-
-/** field names HTTP/2 forbids that the parser files under K_OTHER */
-function forbiddenName(lower: string): boolean {
-  return lower === 'keep-alive' || lower === 'proxy-connection' || lower === 'transfer-encoding' || lower === 'upgrade' || lower === 'connection' || lower === 'te';
 }
 
 function addHeader(out: Record<string, string | string[]>, lower: string, value: string): void {
@@ -355,7 +356,7 @@ export class H2Stream implements Downstream {
       const kind = kinds[k];
       if (!keepKind(kind) && !(kind === K_CONTENT_LENGTH && outMode === F_NONE)) continue;
       const lower = headers[i].toLowerCase();
-      if (forbiddenName(lower) || (listed !== null && listed.includes(lower))) continue;
+      if (listed !== null && listed.includes(lower)) continue;
       addHeader(out, lower, headers[i + 1]);
     }
     if (outMode === F_LENGTH) out['content-length'] = String(r.contentLength);
