@@ -121,7 +121,8 @@ export async function makeCert(opts: Validity & { ca?: Issued; names: string[] }
   const ext = [
     new lib.BasicConstraintsExtension(false, undefined, true),
     new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature, true),
-    new lib.ExtendedKeyUsageExtension([lib.ExtendedKeyUsage.serverAuth]),
+    // client auth too, so a test can present one as a client certificate (etcd with --client-cert-auth)
+    new lib.ExtendedKeyUsageExtension([lib.ExtendedKeyUsage.serverAuth, lib.ExtendedKeyUsage.clientAuth]),
     // an IP address (a test server reached as 127.0.0.1) is an IP entry, anything else a DNS name
     new lib.SubjectAlternativeNameExtension(opts.names.map((value) => ({ type: isIP(value) ? 'ip' as const : 'dns' as const, value }))),
   ];
