@@ -6,19 +6,11 @@
  */
 import { describe, it, expect } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
-import { LpxError } from '../src/core/errors.js';
+import { loadProblem } from './helpers/config.js';
 
 const ROUTE = '\nfunction route(h, p) return nil end\n';
 
-function problem(source: string): LpxError {
-  try {
-    loadConfig('config.lua', { source });
-  } catch (e) {
-    if (e instanceof LpxError) return e;
-    throw e;
-  }
-  throw new Error('the script was accepted');
-}
+const problem = loadProblem;
 
 describe('the acme table at load', () => {
   it('names an unknown key with a suggestion, and its line', () => {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config/load.js';
-import { LpxError } from '../src/core/errors.js';
+import { loadProblem } from './helpers/config.js';
 import { makeCA } from '../src/tls/self-signed.js';
 
 const ROUTE = '\nfunction route(h, p) return nil end\n';
@@ -22,13 +22,8 @@ function dirWith(files: Record<string, string>): string {
 
 /** the load error, with the temp folder left out of its message (config.lua:N: ...) */
 function problem(dir: string, source: string): { code: string; message: string } {
-  try {
-    loadConfig(path.join(dir, 'config.lua'), { source });
-  } catch (e) {
-    if (e instanceof LpxError) return { code: e.code, message: e.message.split(dir + path.sep).join('') };
-    throw e;
-  }
-  throw new Error('the script was accepted');
+  const e = loadProblem(source, path.join(dir, 'config.lua'));
+  return { code: e.code, message: e.message.split(dir + path.sep).join('') };
 }
 
 const SCRIPT = (second: string) => `backends = {\n  "http://127.0.0.1:9001",\n  ${second},\n}${ROUTE}`;

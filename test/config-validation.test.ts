@@ -1,16 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
-import { LpxError } from '../src/core/errors.js';
+import { loadProblem } from './helpers/config.js';
 
-function problem(source: string): LpxError {
-  try {
-    loadConfig('config.lua', { source });
-  } catch (e) {
-    if (e instanceof LpxError) return e;
-    throw e;
-  }
-  throw new Error('the script was accepted');
-}
+const problem = loadProblem;
 
 const ROUTE = '\nfunction route(h, p) return nil end\n';
 

@@ -1,31 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it, expect, afterEach, vi } from 'vitest';
+import { describe, it, expect, afterEach } from 'vitest';
 import { startBackend, deadPort, type TestBackend } from './helpers/backend.js';
 import { luaBackends } from './helpers/proxy.js';
 import { ask, save } from './helpers/reload.js';
 import { start, type Running } from '../src/app.js';
 import { silentLogger } from '../src/core/logger.js';
-import { main } from '../src/cli.js';
+import { cli } from './helpers/cli.js';
 
-/** run the CLI in this process; returns what it printed and its exit code */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c) => { out += String(c); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c) => { err += String(c); return true; });
-  process.exitCode = 0;
-  try {
-    await main(['node', 'luaproxy', ...args]);
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { code, out, err };
-}
 
 describe('luaproxy reload', () => {
   let a: TestBackend, b: TestBackend, running: Running | null = null;

@@ -5,18 +5,13 @@
  */
 import { describe, it, expect } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
-import { LpxError } from '../src/core/errors.js';
+import { loadProblem } from './helpers/config.js';
 
 const ROUTE = '\nfunction route(h, p) return nil end\n';
 
 function problem(source: string): string {
-  try {
-    loadConfig('config.lua', { source });
-  } catch (e) {
-    if (e instanceof LpxError) return `${e.code} ${e.message}`;
-    throw e;
-  }
-  throw new Error('the script was accepted');
+  const e = loadProblem(source);
+  return `${e.code} ${e.message}`;
 }
 
 describe('watchdog.kill_after', () => {

@@ -10,11 +10,8 @@ import { startBackend, type TestBackend } from './backend.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { vi } from 'vitest';
 import { startFleet, type FleetInstance } from '../../src/fleet/instance.js';
-import { createLogger } from '../../src/core/logger.js';
-import { main } from '../../src/cli.js';
+import { captureLog } from './proxy.js';
 import { decide } from '../../src/routing/decide.js';
 import { RouteCall, requestSource } from '../../src/routing/call.js';
 import { destination } from '../../src/core/decision.js';
@@ -36,35 +33,12 @@ export interface TestInstance extends FleetInstance {
 
 export async function startInstance(url: string, prefix: string, opts: { cache?: string; admin?: boolean; id?: string } = {}): Promise<TestInstance> {
   const cache = opts.cache ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lpx-fleet-cache-'));
-  const logs: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of chunk.toString().split('\n')) if (line) try { logs.push(JSON.parse(line)); } catch { /* not JSON */ }
-      cb();
-    },
-  });
-  const log = createLogger({ level: 'debug', destination: sink });
+  const { logs, log } = captureLog();
   const f = await startFleet({ hosts: [url], prefix, cache, log, listen: '127.0.0.1:0', admin: opts.admin ? '127.0.0.1:0' : null, id: opts.id, connectTimeoutMs: 1500 });
   return Object.assign(f, { logs, cache, port: f.running.address.port }) as TestInstance;
 }
 
-/** run the CLI in this process; what it printed and its exit code */
-export async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c) => { out += String(c); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c) => { err += String(c); return true; });
-  process.exitCode = 0;
-  try {
-    await main(['node', 'luaproxy', ...args]);
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { code, out, err };
-}
+export { cli } from './cli.js';
 
 /** where the live config of an instance sends each of `n` sample hosts (the routing step the proxy runs) */
 export function routeHosts(i: FleetInstance, n: number): string[] {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { start, type Running } from '../../src/app.js';
-import { createLogger } from '../../src/core/logger.js';
+import { createLogger, type Logger } from '../../src/core/logger.js';
 
 export interface TestProxy {
   running: Running;
@@ -27,14 +27,7 @@ export async function startProxy(source: string, opts: { watch?: boolean; dir?: 
   const file = path.join(dir, 'config.lua');
   const full = (src: string) => (/^\s*listen\s*=/m.test(src) ? src : `listen = "127.0.0.1:0"\n${src}`);
   fs.writeFileSync(file, full(source));
-  const logs: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of chunk.toString().split('\n')) if (line) try { logs.push(JSON.parse(line)); } catch { /* not JSON */ }
-      cb();
-    },
-  });
-  const log = createLogger({ level: 'debug', destination: sink });
+  const { logs, log } = captureLog();
   const running = await start({ file, log, watch: opts.watch ?? false });
   const port = running.address.port;
   return {
@@ -46,6 +39,18 @@ export async function startProxy(source: string, opts: { watch?: boolean; dir?: 
     },
     close: async () => { await running.stop(2000); },
   };
+}
+
+/** a debug-level logger whose JSON lines are parsed into `logs` */
+export function captureLog(): { logs: Array<Record<string, unknown>>; log: Logger } {
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) try { logs.push(JSON.parse(line)); } catch { /* not JSON */ }
+      cb();
+    },
+  });
+  return { logs, log: createLogger({ level: 'debug', destination: sink }) };
 }
 
 export function luaBackends(list: Array<{ name: string; url: string; weight?: number }>): string {
