@@ -203,7 +203,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
     hash: h.digest('hex').slice(0, 12),
     listen,
     listeners,
-    certs: tls?.store ?? null,
+    certs: store,
     tlsContext: runtime === null
       ? tlsChooser(store, script, log)
       : acmeChooser({ own: tlsChooser(store, script, log, { withDefault: false }), fallback: store?.select(null) ?? null, allow: tlsAllow, runtime, wait: acme!.wait }),

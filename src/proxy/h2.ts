@@ -265,6 +265,19 @@ function respond(stream: ServerHttp2Stream, out: Record<string, string | string[
   }
 }
 
+/**
+ * The H2Stream a node stream belongs to. The stream's listeners are functions shared by
+ * every stream that find it here, so a request makes no closures for them (as ClientConn
+ * does for its socket).
+ */
+const STREAM = Symbol('luaproxy.h2stream');
+type OwnedStream = ServerHttp2Stream & { [STREAM]: H2Stream };
+function streamData(this: OwnedStream, d: Buffer): void { this[STREAM].onData(d); }
+function streamEnd(this: OwnedStream): void { this[STREAM].onEnd(); }
+function streamClose(this: OwnedStream): void { this[STREAM].onClose(); }
+function streamDrain(this: OwnedStream): void { this[STREAM].onDrain(); }
+function ignore(): void {}
+
 /** one request stream of an HTTP/2 session */
 export class H2Stream implements Downstream {
   readonly h2 = true;
@@ -287,9 +300,10 @@ export class H2Stream implements Downstream {
     private readonly sess: H2Session,
     readonly stream: ServerHttp2Stream,
   ) {
-    stream.on('error', () => {});
-    stream.on('close', this.onClose);
-    stream.on('drain', this.onDrain);
+    (stream as OwnedStream)[STREAM] = this;
+    stream.on('error', ignore);
+    stream.on('close', streamClose);
+    stream.on('drain', streamDrain);
   }
 
   get socket(): Socket {
@@ -323,19 +337,21 @@ export class H2Stream implements Downstream {
       this.expectContinue = false;
       this.stream.additionalHeaders({ ':status': 100 });
     }
-    this.stream.on('data', this.onData);
-    this.stream.on('end', this.onEnd);
+    this.stream.on('data', streamData);
+    this.stream.on('end', streamEnd);
   }
 
-  private readonly onData = (d: Buffer): void => {
+  /** @internal the stream's 'data' (a request body) */
+  onData(d: Buffer): void {
     if (this.sink !== null && !this.sink.bodyData(d, 0, d.length)) this.stream.pause();
-  };
+  }
 
-  private readonly onEnd = (): void => {
+  /** @internal the stream's 'end' */
+  onEnd(): void {
     this.bodyOpen = false;
     this.deadline = 0;
     this.sink?.bodyEnd();
-  };
+  }
 
   resumeBody(): void {
     if (this.bodyOpen) this.stream.resume();
@@ -448,9 +464,10 @@ export class H2Stream implements Downstream {
     return this.stream.writableLength > 0;
   }
 
-  private readonly onDrain = (): void => {
+  /** @internal the stream's 'drain' */
+  onDrain(): void {
     this.responder?.clientDrain();
-  };
+  }
 
   /** the request body did not arrive within timeouts.client_request */
   expired(): void {
@@ -475,7 +492,8 @@ export class H2Stream implements Downstream {
     this.onClose();
   }
 
-  private readonly onClose = (): void => {
+  /** @internal the stream's 'close' */
+  onClose(): void {
     if (this.closed) return;
     this.closed = true;
     const x = this.x;
@@ -487,6 +505,6 @@ export class H2Stream implements Downstream {
       this.responder = null;
       clientLeft(x, r, this.sess.owner);
     }
-  };
+  }
 }
 
